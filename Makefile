@@ -1,0 +1,39 @@
+# ckanext-gelsenkirchen: the commands of the README.
+#   make test         install, set up databases, run ruff, the suite and CKAN conformance
+#   make demo         run a local portal on http://127.0.0.1:$(PORT) in the background
+#   make stop         stop everything make demo started
+#   make conformance  CKAN's own search tests against pgsolr
+#   make bench-search pgsolr indexing and query benchmark
+SHELL := /bin/bash
+PORT ?= 5000
+export PORT
+
+.PHONY: install services test conformance demo stop bench-search lint config-reference
+
+install:
+	@scripts/install.sh
+
+services: install
+	@scripts/services.sh
+
+test: install
+	@scripts/run-tests.sh
+
+conformance: install
+	@scripts/conformance.sh
+
+lint: install
+	@.venv/bin/ruff check .
+
+demo: install
+	@scripts/demo.sh
+
+stop:
+	@scripts/stop.sh
+
+bench-search: install services
+	@scripts/setup-db.sh test.ini ckan_test datastore_test >/dev/null
+	@.venv/bin/python -m ckanext.gelsenkirchen.pgsolr.bench --dsn postgresql://ckan_default@127.0.0.1/gelsenkirchen_pgsolr $(BENCH_ARGS)
+
+config-reference: install
+	@.venv/bin/python scripts/config_reference.py > docs/configuration.md

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# make demo: a local Gelsenkirchen portal with everything it needs, started in
+# the background. Idempotent: a second run reuses the databases, the config,
+# the sysadmin and the organization, and restarts nothing that still runs.
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+PORT="${PORT:-5000}"
+FEEDS_PORT="${FEEDS_PORT:-8765}"
+DEMO_DIR="$RUN_DIR/demo"
+ini="$RUN_DIR/demo.ini"
+mkdir -p "$DEMO_DIR" "$RUN_DIR/demo-storage"
+ckan() { "$VENV/bin/ckan" -c "$ini" "$@"; }
+
+"$ROOT/scripts/services.sh"
+
+if [ ! -f "$ini" ]; then
+  say "generating $ini"
+  "$VENV/bin/ckan" generate config "$ini" >/dev/null
+fi
+# Re-merging keeps the file in step with config/demo-options.ini.
+"$VENV/bin/ckan" config-tool "$ini" -f "$ROOT/config/demo-options.ini" >/dev/null
+"$VENV/bin/ckan" config-tool "$ini" "ckan.site_url=http://127.0.0.1:$PORT" \
+  "ckan.storage_path=$RUN_DIR/demo-storage" >/dev/null
+
+"$ROOT/scripts/setup-db.sh" "$ini" ckan_default datastore_default
+"$ROOT/scripts/pgsolr-ctl.sh" start
+[ -f "$RUN_DIR/pgsolr.pid" ] && cp "$RUN_DIR/pgsolr.pid" "$DEMO_DIR/pgsolr.pid"
+
+# start_bg NAME COMMAND...: run COMMAND in the background unless NAME runs.
+start_bg() {
+  local name=$1; shift
+  local pidfile="$DEMO_DIR/$name.pid"
+  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+    say "$name already running (pid $(cat "$pidfile"))"; return
+  fi
+  nohup "$@" >>"$DEMO_DIR/$name.log" 2>&1 </dev/null &
+  echo $! >"$pidfile"
+  say "started $name (pid $!, log $DEMO_DIR/$name.log)"
+}
+
+start_bg feeds "$VENV/bin/python" -m http.server "$FEEDS_PORT" --bind 127.0.0.1 --directory "$ROOT/demo/feeds"
+start_bg gather-consumer "$VENV/bin/ckan" -c "$ini" harvester gather-consumer
+start_bg fetch-consumer "$VENV/bin/ckan" -c "$ini" harvester fetch-consumer
+start_bg web "$VENV/bin/ckan" -c "$ini" run --host 127.0.0.1 --port "$PORT" --disable-reloader
+wait_for_url "http://127.0.0.1:$PORT/api/3/action/status_show" 120 "the portal" "$DEMO_DIR/web.log"
+
+password_file="$DEMO_DIR/admin-password"
+if ! ckan user show admin 2>/dev/null | grep -q "name=admin"; then
+  "$VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(12))' >"$password_file"
+  ckan user add admin email=admin@example.org "password=$(cat "$password_file")" >/dev/null
+  ckan sysadmin add admin >/dev/null
+  say "created sysadmin admin"
+fi
+"$VENV/bin/python" "$ROOT/scripts/demo_seed.py" --ini "$ini" --portal "http://127.0.0.1:$PORT" \
+  --feeds "http://127.0.0.1:$FEEDS_PORT"
+
+cat <<TXT
+
+The Gelsenkirchen demo portal runs at http://127.0.0.1:$PORT
+  login:     admin / $(cat "$password_file" 2>/dev/null || echo '(unchanged from the first run)')
+  started:   $(cd "$DEMO_DIR" && ls ./*.pid | sed 's|./||; s|.pid||' | xargs)
+  logs:      $DEMO_DIR/*.log, $RUN_DIR/pgsolr.log
+  config:    $ini
+  stop with: make stop
+TXT

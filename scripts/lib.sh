@@ -1,0 +1,43 @@
+# Shared helpers for the project's shell scripts. Source, don't run.
+# shellcheck shell=bash
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${VENV:-$ROOT/.venv}"
+RUN_DIR="${RUN_DIR:-$ROOT/.run}"
+PGHOST="${PGHOST:-127.0.0.1}"
+PGPORT="${PGPORT:-5432}"
+# The superuser the scripts create databases and roles with (trust auth).
+PGADMIN="${PGADMIN:-postgres}"
+REDIS_HOST="${REDIS_HOST:-127.0.0.1}"
+REDIS_PORT="${REDIS_PORT:-6379}"
+PGSOLR_DB="${PGSOLR_DB:-gelsenkirchen_pgsolr}"
+PGSOLR_HOST="${PGSOLR_HOST:-127.0.0.1}"
+PGSOLR_PORT="${PGSOLR_PORT:-8983}"
+export PGHOST PGPORT
+
+mkdir -p "$RUN_DIR"
+
+say() { printf '==> %s\n' "$*"; }
+die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
+
+psql_admin() { psql -X -q -v ON_ERROR_STOP=1 -U "$PGADMIN" -d postgres "$@"; }
+
+# url_answers URL: true when an HTTP GET succeeds within 2 s.
+url_answers() {
+  "$VENV/bin/python" - "$1" <<'PY' >/dev/null 2>&1
+import sys, urllib.request
+urllib.request.urlopen(sys.argv[1], timeout=2).read()
+PY
+}
+
+# wait_for_url URL SECONDS NAME LOGFILE
+wait_for_url() {
+  local url=$1 seconds=$2 name=$3 log=${4:-}
+  for _ in $(seq 1 $((seconds * 4))); do
+    url_answers "$url" && return 0
+    sleep 0.25
+  done
+  [ -n "$log" ] && [ -f "$log" ] && tail -n 30 "$log" >&2
+  die "$name did not answer at $url within ${seconds}s${log:+ (log: $log)}"
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Start or stop the project's pgsolr search service in the background.
+#   scripts/pgsolr-ctl.sh start|stop|status
+# "start" does nothing when something already answers on the port, so a
+# pgsolr (or Solr) that someone else runs is used, never replaced; "stop"
+# stops only the process this script started (pid file in .run/).
+source "$(dirname "$0")/lib.sh"
+pidfile="$RUN_DIR/pgsolr.pid"
+log="$RUN_DIR/pgsolr.log"
+ping="http://$PGSOLR_HOST:$PGSOLR_PORT/solr/ckan/admin/ping"
+dsn="postgresql://ckan_default@$PGHOST:$PGPORT/$PGSOLR_DB"
+
+ours_running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+
+case "${1:-}" in
+  start)
+    if url_answers "$ping"; then
+      say "a search service already answers on $PGSOLR_HOST:$PGSOLR_PORT: using it"
+      exit 0
+    fi
+    say "starting pgsolr on $PGSOLR_HOST:$PGSOLR_PORT (log: $log)"
+    nohup "$VENV/bin/pgsolr" serve --dsn "$dsn" --host "$PGSOLR_HOST" --port "$PGSOLR_PORT" \
+      >>"$log" 2>&1 </dev/null &
+    echo $! >"$pidfile"
+    wait_for_url "$ping" 30 pgsolr "$log"
+    ;;
+  stop)
+    if ours_running; then
+      pid=$(cat "$pidfile")
+      say "stopping pgsolr (pid $pid)"
+      kill "$pid"
+      for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+      kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
+    fi
+    rm -f "$pidfile"
+    ;;
+  status)
+    if ours_running; then echo "pgsolr running (pid $(cat "$pidfile"))";
+    elif url_answers "$ping"; then echo "a search service answers on port $PGSOLR_PORT (not started by this script)";
+    else echo "pgsolr not running"; exit 1; fi
+    ;;
+  *) die "usage: $0 start|stop|status" ;;
+esac
