@@ -1,6 +1,8 @@
 """``ckan gelsenkirchen ...`` commands (collected by ``toolkit.blanket.cli``)."""
 from __future__ import annotations
 
+import json
+
 import click
 
 __all__ = ["gelsenkirchen"]
@@ -9,3 +11,25 @@ __all__ = ["gelsenkirchen"]
 @click.group(short_help="Gelsenkirchen portal commands.")
 def gelsenkirchen() -> None:
     """Commands of the ckanext-gelsenkirchen extension."""
+
+
+@gelsenkirchen.command(short_help="Check database, DataStore, Redis, search, plugins, harvesting.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.pass_context
+def doctor(ctx: click.Context, as_json: bool) -> None:
+    """Check that this CKAN installation is complete and healthy.
+
+    Prints one line per check and exits with status 1 when any check fails.
+    What the checks mean and how to fix them: docs/doctor.md.
+    """
+    from ckanext.gelsenkirchen import doctor as checks
+
+    results = checks.run_all()
+    ok = all(result.ok for result in results)
+    if as_json:
+        click.echo(json.dumps({"ok": ok, "checks": [r.as_dict() for r in results]},
+                              indent=2, ensure_ascii=False))
+    else:
+        for result in results:
+            click.secho(result.line(), fg=None if result.ok else "red")
+    ctx.exit(0 if ok else 1)

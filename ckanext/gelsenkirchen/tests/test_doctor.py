@@ -1,0 +1,273 @@
+"""``ckan gelsenkirchen doctor``: what the operator sees when things work and when they don't.
+
+The healthy-path test needs the real search service at ``solr_url`` (pgsolr,
+started by ``make test``). The failure tests point one setting at a closed
+port, at a throwaway database or create the broken state for real; nothing
+inside the project is mocked.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+
+import ckan.plugins.toolkit as tk
+import psycopg2
+import pytest
+from alembic.command import stamp
+from ckan import model
+from ckan.cli import db as ckan_db
+from ckan.cli.cli import ckan
+from ckan.tests import factories
+from ckanext.harvest import queue as harvest_queue
+from ckanext.harvest.tests import factories as harvest_factories
+from sqlalchemy.engine import make_url
+
+from ckanext.gelsenkirchen import doctor
+from ckanext.gelsenkirchen.cli import gelsenkirchen
+
+CLOSED_PORT = 1  # nothing listens on tcp/1 on a test host
+THROWAWAY_DB = "gelsenkirchen_doctor_pending"
+THROWAWAY_URL = f"postgresql://ckan_default:pass@127.0.0.1/{THROWAWAY_DB}"
+
+
+def _lines(output: str) -> dict[str, str]:
+    """Doctor output keyed by check name: {"redis": "[FAIL] redis: ...", ...}."""
+    lines = {}
+    for line in output.splitlines():
+        if line[:1] == "[" and "] " in line and ": " in line:
+            lines[line.split("] ", 1)[1].split(": ", 1)[0]] = line
+    return lines
+
+
+def _run_doctor(cli, *args: str):
+    """``ckan gelsenkirchen doctor`` on the current (per-test) configuration."""
+    result = cli.invoke(gelsenkirchen, ["doctor", *args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result
+
+
+def _migrate_enabled_plugins(migrate_db_for) -> None:
+    # clean_db re-creates CKAN core's tables only: bring every enabled plugin
+    # that has migrations (harvest, activity) back to its head, as
+    # `ckan db upgrade` does.
+    for plugin in tk.config["ckan.plugins"]:
+        if ckan_db.current_revision(plugin) is not None:
+            migrate_db_for(plugin)
+
+
+@pytest.fixture
+def migrated_db(clean_db, migrate_db_for):
+    _migrate_enabled_plugins(migrate_db_for)
+
+
+@pytest.fixture
+def empty_harvest_queues():
+    harvest_queue.purge_queues()
+    yield
+    harvest_queue.purge_queues()
+
+
+def _admin(sql: str, database: str = "postgres") -> None:
+    url = make_url(tk.config["sqlalchemy.url"])
+    conn = psycopg2.connect(host=url.host, port=url.port or 5432, user="postgres",
+                            dbname=database)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def throwaway_db():
+    """An empty database owned by the CKAN role, dropped after the test."""
+    _admin(f"DROP DATABASE IF EXISTS {THROWAWAY_DB} WITH (FORCE)")
+    _admin(f"CREATE DATABASE {THROWAWAY_DB} OWNER ckan_default")
+    yield THROWAWAY_URL
+    _admin(f"DROP DATABASE IF EXISTS {THROWAWAY_DB} WITH (FORCE)")
+
+
+# --------------------------------------------------------------------------- healthy
+
+
+@pytest.mark.usefixtures("with_plugins", "with_extended_cli", "migrated_db",
+                         "empty_harvest_queues")
+def test_all_checks_pass_on_a_healthy_installation(cli):
+    result = cli.invoke(ckan, ["gelsenkirchen", "doctor"])
+
+    lines = _lines(result.output)
+    assert set(lines) == {"database", "datastore", "redis", "search", "plugin order",
+                          "harvest consumers", "harvest jobs"}, result.output
+    for name, line in lines.items():
+        assert line.startswith("[ OK ]"), f"{name} failed:\n{result.output}"
+    assert "no pending migrations" in lines["database"]
+    assert "answers; schema version accepted" in lines["search"]
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.usefixtures("with_plugins", "migrated_db", "empty_harvest_queues")
+def test_json_output_lists_every_check(cli):
+    result = _run_doctor(cli, "--json")
+
+    report = json.loads(result.output)
+    assert [check["name"] for check in report["checks"]] == [
+        "database", "datastore", "redis", "search", "plugin order", "harvest consumers",
+        "harvest jobs"]
+    assert report["ok"] is all(check["ok"] for check in report["checks"])
+    assert result.exit_code == (0 if report["ok"] else 1)
+
+
+# --------------------------------------------------------------------------- failures
+
+
+@pytest.mark.ckan_config("ckan.redis.url", f"redis://127.0.0.1:{CLOSED_PORT}/1")
+@pytest.mark.usefixtures("with_plugins")
+def test_unreachable_redis_is_named(cli):
+    result = _run_doctor(cli)
+
+    line = _lines(result.output)["redis"]
+    assert line.startswith(
+        f"[FAIL] redis: cannot connect to redis://127.0.0.1:{CLOSED_PORT}/1: connection refused")
+    assert "start Redis (systemctl start redis-server) or fix ckan.redis.url" in line
+    assert result.exit_code == 1
+
+
+@pytest.mark.ckan_config("solr_url", f"http://127.0.0.1:{CLOSED_PORT}/solr/ckan_test")
+@pytest.mark.usefixtures("with_plugins")
+def test_unreachable_search_service_is_named(cli):
+    result = _run_doctor(cli)
+
+    line = _lines(result.output)["search"]
+    assert line.startswith(
+        "[FAIL] search: cannot reach the search service at "
+        f"http://127.0.0.1:{CLOSED_PORT}/solr/ckan_test: connection refused")
+    assert "start pgsolr (pgsolr serve --dsn" in line
+    assert result.exit_code == 1
+
+
+@pytest.mark.usefixtures("with_plugins")
+def test_pending_migrations_are_named_with_their_revisions(cli, throwaway_db, monkeypatch):
+    # sqlalchemy.url is switched inside the test only: loading and unloading
+    # plugins (with_plugins) re-creates CKAN's engine from sqlalchemy.url, so
+    # a ckan_config mark would bind the whole model to the throwaway database.
+    application_engine = model.meta.engine
+    with monkeypatch.context() as patch:
+        patch.setitem(tk.config, "sqlalchemy.url", throwaway_db)
+
+        # An empty database: CKAN core has never been migrated.
+        result = doctor.check_database()
+        assert not result.ok
+        assert "migrations pending for CKAN core:" in result.detail
+        assert "db upgrade" in result.fix
+
+        # Everything at head except the activity plugin, one revision behind.
+        for plugin in [""] + tk.config["ckan.plugins"]:
+            if ckan_db.current_revision(plugin) is not None:
+                with ckan_db._repo_for_plugin(plugin) as repo:
+                    repo.setup_migration_version_control()
+                    stamp(repo.alembic_config, "head")
+        with ckan_db._repo_for_plugin("activity") as repo:
+            repo.setup_migration_version_control()
+            stamp(repo.alembic_config, "71713a055d5c")
+        # CKAN core's alembic env.py re-binds the model (init_model) when
+        # stamping: undo that, as the doctor does after its own check.
+        model.init_model(application_engine)
+
+        result = _run_doctor(cli)
+
+    line = _lines(result.output)["database"]
+    assert line.startswith(f"[FAIL] database: postgresql://ckan_default:***@127.0.0.1/"
+                           f"{THROWAWAY_DB}")
+    assert "migrations pending for activity: 1 pending (fab3bfdcf830)" in line
+    assert "CKAN core" not in line
+    assert "db upgrade" in line
+    assert result.exit_code == 1
+    # The doctor leaves the application's engine as it found it.
+    assert model.meta.engine is application_engine
+
+
+@pytest.mark.ckan_config("ckanext.gelsenkirchen.doctor.stuck_job_minutes", 60)
+@pytest.mark.with_plugins("test_harvester")
+@pytest.mark.usefixtures("with_plugins", "migrated_db", "empty_harvest_queues")
+def test_harvest_job_stuck_in_running_is_listed_with_its_source(cli):
+    org = factories.Organization()
+    source = harvest_factories.HarvestSourceObj(title="WLAN-Hotspots Gelsenkirchen",
+                                                url="http://wifi.example.org/hotspots.json",
+                                                owner_org=org["id"])
+    job = harvest_factories.HarvestJobObj(source=source)
+    job.status = "Running"
+    job.created = datetime.datetime.utcnow() - datetime.timedelta(hours=3)
+    model.Session.commit()
+    fresh = harvest_factories.HarvestJobObj(
+        source=harvest_factories.HarvestSourceObj(title="Breitband",
+                                                  url="http://broadband.example.org/",
+                                                  owner_org=org["id"]))
+    fresh.status = "Running"
+    model.Session.commit()
+
+    result = _run_doctor(cli)
+
+    line = _lines(result.output)["harvest jobs"]
+    assert line.startswith("[FAIL] harvest jobs: 1 job(s) Running for longer than 60 min: "
+                           f"'WLAN-Hotspots Gelsenkirchen' job {job.id} running for 180 min")
+    assert "Breitband" not in line
+    source_name = model.Package.get(source.id).name
+    assert f"ckan -c {tk.config['__file__']} harvester job-abort {source_name}" in line
+    assert result.exit_code == 1
+
+
+@pytest.mark.ckan_config("ckanext.gelsenkirchen.doctor.queue_wait_minutes", 10)
+@pytest.mark.with_plugins("test_harvester")
+@pytest.mark.usefixtures("with_plugins", "migrated_db", "empty_harvest_queues")
+def test_fetch_queue_without_consumer_is_reported(cli):
+    obj = harvest_factories.HarvestObjectObj(
+        guid="hotspot-1",
+        job=harvest_factories.HarvestJobObj(
+            source=harvest_factories.HarvestSourceObj(url="http://wifi.example.org/q.json",
+                                                      owner_org=factories.Organization()["id"])))
+    long_ago = datetime.datetime.utcnow() - datetime.timedelta(minutes=40)
+    obj.gathered = long_ago
+    obj.job.gather_finished = long_ago
+    model.Session.commit()
+    harvest_queue.get_fetch_publisher().send({"harvest_object_id": obj.id})
+
+    try:
+        result = _run_doctor(cli)
+    finally:
+        # A WAITING object would be re-queued by any later `harvester run`
+        # (ckanext-harvest's resubmit_objects) in this shared test database.
+        obj.state = "ERROR"
+        model.Session.commit()
+
+    line = _lines(result.output)["harvest consumers"]
+    assert line.startswith("[FAIL] harvest consumers: 1 message(s) waiting in the fetch queue, "
+                           "oldest queued 40 min ago (limit 10 min)")
+    assert "harvester fetch-consumer` running?" in line
+    assert result.exit_code == 1
+
+
+@pytest.mark.ckan_config("ckan.plugins", "scheming_datasets gelsenkirchen spatial_query "
+                         "spatial_metadata harvest dcat datastore datatables_view activity")
+@pytest.mark.usefixtures("with_plugins")
+def test_wrong_plugin_order_is_explained_with_the_recommended_line(cli):
+    result = _run_doctor(cli)
+
+    line = _lines(result.output)["plugin order"]
+    assert line.startswith(
+        "[FAIL] plugin order: scheming_datasets comes before gelsenkirchen, so its templates")
+    assert "spatial_query comes before spatial_metadata" in line
+    assert f"use ckan.plugins = {doctor.RECOMMENDED_PLUGINS}" in line
+    assert result.exit_code == 1
+
+
+def test_harvester_plugins_need_harvest():
+    result = doctor.check_plugin_order(["gelsenkirchen", "dcat_rdf_harvester", "dcat"])
+
+    assert not result.ok
+    assert result.detail == "dcat_rdf_harvester needs the harvest plugin, which is not enabled"
+
+
+def test_recommended_plugins_start_with_gelsenkirchen_and_pass_the_check():
+    assert doctor.RECOMMENDED_PLUGINS.startswith("gelsenkirchen ")
+    assert doctor.check_plugin_order(doctor.RECOMMENDED_PLUGINS).ok
