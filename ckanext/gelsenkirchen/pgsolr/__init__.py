@@ -1,0 +1,4 @@
+"""pgsolr: the part of Apache Solr's HTTP API that CKAN uses, on PostgreSQL.
+
+Standalone service: nothing here imports CKAN.
+"""

@@ -1,0 +1,64 @@
+"""Command line: ``pgsolr serve --dsn ... [--host] [--port] [--schema] [--log-level]``."""
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from typing import Any
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pgsolr", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the Solr-compatible HTTP service")
+    serve.add_argument("--dsn", required=True,
+                       help="PostgreSQL DSN, e.g. postgresql://user@127.0.0.1/db")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8983)
+    serve.add_argument("--schema", default=None,
+                       help="complete schema.xml to use (default: CKAN's + pgsolr addition)")
+    serve.add_argument("--log-level", default="info",
+                       choices=["debug", "info", "warning", "error"])
+    serve.add_argument("--pool-size", type=int, default=10,
+                       help="maximum PostgreSQL connections")
+    sub.add_parser("print-schema", help="print the merged schema.xml (for Apache Solr)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from .schema import load_schema
+
+    if args.command == "print-schema":
+        sys.stdout.write(load_schema().xml)
+        return 0
+
+    logging.basicConfig(level=getattr(logging, args.log_level.upper()),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # werkzeug's own access log would duplicate ours
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    from .server import create_server
+
+    server = create_server(args.dsn, args.host, args.port, load_schema(args.schema),
+                           maxconn=args.pool_size)
+    log = logging.getLogger("pgsolr")
+
+    def shutdown(signum: int, frame: Any) -> None:
+        log.info("signal %s received, shutting down", signum)
+        # shutdown() blocks until serve_forever returns: call it from a thread
+        threading.Thread(target=server.httpd.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    log.info("pgsolr listening on %s (schema %s)", server.url, server.app.schema.name)
+    server.serve_forever()
+    server.httpd.server_close()
+    server.app.store.close()
+    log.info("pgsolr stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

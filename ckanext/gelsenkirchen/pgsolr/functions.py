@@ -1,0 +1,143 @@
+"""Solr function queries (as used by {!frange}, bf and boost) -> SQL.
+
+Only arithmetic over numeric fields and constants is supported; that covers
+ckanext-spatial's solr-bbox overlap function. The function syntax is tiny
+(name(arg, ...), numbers, field names), so a small tokenizer suffices.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .errors import bad_request, syntax_error
+from .schema import NUMERIC, Schema
+
+_TOKEN_RE = re.compile(
+    r"\s*(?:(?P<num>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
+    r"|(?P<name>[A-Za-z_][\w.\-]*)|(?P<punct>[(),]))")
+
+_VARIADIC = {"add": "+", "sum": "+", "mul": "*", "product": "*"}
+_GREATEST = {"max": "GREATEST", "min": "LEAST"}
+MAX_DEPTH = 50
+
+
+def field_value_sql(schema: Schema, name: str) -> tuple[str, list[Any]]:
+    """A numeric field's value; 0 when missing, as Solr's function queries."""
+    field = schema.field(name)
+    if field is None:
+        raise bad_request(f"undefined field {name}")
+    if field.kind not in NUMERIC or field.multi:
+        raise bad_request(
+            f"can not use FieldCache on multivalued or non-numeric field: {name}")
+    return "COALESCE((idx->>%s)::float8, 0)", [name]
+
+
+class _Parser:
+    def __init__(self, text: str, schema: Schema):
+        self.text = text
+        self.schema = schema
+        self.tokens = self._tokenize(text)
+        self.pos = 0
+
+    def _tokenize(self, text: str) -> list[tuple[str, str]]:
+        tokens: list[tuple[str, str]] = []
+        pos = 0
+        text = text.rstrip()
+        while pos < len(text):
+            m = _TOKEN_RE.match(text, pos)
+            if not m or m.end() == pos:
+                raise syntax_error(f"Expected identifier at pos {pos} str='{text}'")
+            kind = m.lastgroup or ""
+            tokens.append((kind, m.group(kind)))
+            pos = m.end()
+        return tokens
+
+    def _next(self) -> tuple[str, str]:
+        if self.pos >= len(self.tokens):
+            raise syntax_error(f"Unexpected end of function query '{self.text}'")
+        tok = self.tokens[self.pos]
+        self.pos += 1
+        return tok
+
+    def parse(self) -> tuple[str, list[Any]]:
+        sql, params = self.expr(0)
+        if self.pos != len(self.tokens):
+            raise syntax_error(f"Unexpected text after function: '{self.text}'")
+        return sql, params
+
+    def expr(self, depth: int) -> tuple[str, list[Any]]:
+        if depth > MAX_DEPTH:
+            raise syntax_error("function query nested too deeply")
+        kind, value = self._next()
+        if kind == "num":
+            return "%s::float8", [float(value)]
+        if kind != "name":
+            raise syntax_error(f"Expected identifier in function query '{self.text}'")
+        if self.pos < len(self.tokens) and self.tokens[self.pos][1] == "(":
+            self.pos += 1
+            args: list[tuple[str, list[Any]]] = []
+            if self.tokens[self.pos:self.pos + 1] == [("punct", ")")]:
+                self.pos += 1
+            else:
+                while True:
+                    args.append(self.expr(depth + 1))
+                    _, sep = self._next()
+                    if sep == ")":
+                        break
+                    if sep != ",":
+                        raise syntax_error(f"Expected ',' or ')' in '{self.text}'")
+            return self.call(value.lower(), args)
+        return field_value_sql(self.schema, value)
+
+    def call(self, name: str, args: list[tuple[str, list[Any]]]) -> tuple[str, list[Any]]:
+        sqls = [a[0] for a in args]
+        params = [p for a in args for p in a[1]]
+
+        def need(n: int) -> None:
+            if len(args) != n:
+                raise syntax_error(f"{name} expects {n} arguments")
+
+        if name in _VARIADIC and args:
+            return "(" + f" {_VARIADIC[name]} ".join(sqls) + ")", params
+        if name in _GREATEST and args:
+            return f"{_GREATEST[name]}(" + ", ".join(sqls) + ")", params
+        if name == "sub":
+            need(2)
+            return f"({sqls[0]} - {sqls[1]})", params
+        if name == "div":
+            need(2)
+            # Solr yields Infinity/NaN; NULL keeps PostgreSQL from raising
+            # and makes frange comparisons false.
+            return (f"(CASE WHEN {sqls[1]} = 0 THEN NULL ELSE {sqls[0]} / {sqls[1]} END)",
+                    args[1][1] + args[0][1] + args[1][1])
+        if name == "abs":
+            need(1)
+            return f"abs({sqls[0]})", params
+        if name == "sqrt":
+            need(1)
+            return f"(CASE WHEN {sqls[0]} < 0 THEN NULL ELSE sqrt({sqls[0]}) END)", params * 2
+        if name == "pow":
+            need(2)
+            return f"power({sqls[0]}, {sqls[1]})", params
+        if name == "linear":
+            need(3)
+            return f"({sqls[0]} * {sqls[1]} + {sqls[2]})", params
+        if name == "recip":
+            need(4)
+            x, m, a, b = sqls
+            denom = f"({m} * {x} + {b})"
+            p = args
+            return (f"(CASE WHEN {denom} = 0 THEN NULL ELSE {a} / {denom} END)",
+                    p[1][1] + p[0][1] + p[3][1] + p[2][1] + p[1][1] + p[0][1] + p[3][1])
+        if name == "field":
+            need(1)
+            return sqls[0], params
+        if name == "def":
+            need(2)
+            return f"COALESCE({sqls[0]}, {sqls[1]})", params
+        raise bad_request(f"Unknown function {name} in FunctionQuery('{self.text}')")
+
+
+def compile_function(text: str, schema: Schema) -> tuple[str, list[Any]]:
+    """SQL float8 expression (with its parameters) for a function query."""
+    return _Parser(text, schema).parse()

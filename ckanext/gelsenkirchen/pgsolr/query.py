@@ -1,0 +1,672 @@
+"""Lucene / dismax / edismax queries (parsed by luqum) -> SQL.
+
+A compiled query is a :class:`Frag`: a boolean SQL condition over the
+``idx`` (jsonb) and ``tsv`` (tsvector) columns plus a score expression.
+Conditions that are pure full-text matches keep their tsquery so that
+AND/OR/NOT of them collapse into one ``tsv @@ tsquery`` (one GIN lookup).
+All values travel as bound parameters; field names are checked against
+the schema first.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from dataclasses import field as dc_field
+from datetime import UTC, datetime
+from typing import Any
+
+from luqum import tree
+from luqum.exceptions import ParseError
+from luqum.thread import parse as luqum_parse
+
+from . import dates
+from .analysis import Analyzer, exact_lexeme, fold, quote_lexeme, tokens_tsquery
+from .errors import SolrError, bad_request, syntax_error
+from .functions import compile_function
+from .schema import BOOL, DATE, FLOAT, INT, NUMERIC, STRING, Field, Schema
+
+MUST, SHOULD, MUST_NOT = "+", "", "-"
+STRING_MATCH_SCORE = 0.1   # comparable to ts_rank of one matching lexeme
+MAX_QUERY_LEN = 20000
+
+_LOCAL_RE = re.compile(r"""\s*(?:([\w.]+)\s*=\s*(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)"|([^\s}]*))|([\w.]+))""")
+
+
+@dataclass
+class Frag:
+    sql: str
+    params: list[Any]
+    score: str = "0"
+    score_params: list[Any] = dc_field(default_factory=list)
+    tsq: str | None = None
+    match_all: bool = False
+    # For tsq frags: equivalent condition on idx alone (string fields), and
+    # whether the tsquery holds analysed text (then only tsv can answer it).
+    alt: tuple[str, list[Any]] | None = None
+    text: bool = True
+
+
+def _ts_frag(tsq: str, alt: tuple[str, list[Any]] | None = None, text: bool = True) -> Frag:
+    """A tsquery condition. Without analysed text it is evaluated through
+    ``alt`` on idx (uncompressed, cheap per row, GIN jsonb_path_ops) unless
+    it gets merged with free text, when one tsv GIN lookup answers all."""
+    use_alt = alt is not None and not text
+    sql, params = alt if use_alt else ("tsv @@ %s::tsquery", [tsq])
+    return Frag(sql, list(params), "ts_rank(tsv, %s::tsquery)", [tsq], tsq=tsq,
+                alt=alt, text=text)
+
+
+def _merge_ts(frags: list[Frag], nots: list[Frag], op: str) -> Frag:
+    q = f" {op} ".join(f"({f.tsq})" for f in frags)
+    q += "".join(f" & !({f.tsq})" for f in nots)
+    text = any(f.text for f in frags + nots)
+    alt = None
+    if all(f.alt is not None for f in frags + nots):
+        sqls = [f.alt[0] for f in frags] + [f"NOT ({f.alt[0]})" for f in nots]
+        glue = " AND " if op == "&" else " OR "
+        if op != "&" and nots:
+            sqls = ["(" + " OR ".join(f.alt[0] for f in frags) + ")"] + sqls[len(frags):]
+            glue = " AND "
+        alt = ("(" + glue.join(sqls) + ")",
+               [p for f in frags + nots for p in f.alt[1]])
+    return _ts_frag(q, alt, text)
+
+
+def _sql_frag(sql: str, params: list[Any]) -> Frag:
+    """A non-text condition; it scores a constant when it matches."""
+    return Frag(sql, params, f"(CASE WHEN {sql} THEN {STRING_MATCH_SCORE} ELSE 0 END)",
+                list(params))
+
+
+MATCH_ALL = Frag("TRUE", [], "1.0", [], match_all=True)
+MATCH_NONE = Frag("FALSE", [], "0", [])
+
+
+def _and(frags: list[Frag], nots: list[Frag] | None = None) -> Frag:
+    """All of ``frags`` and none of ``nots`` (no positives: *:* minus nots)."""
+    nots = nots or []
+    pos = [f for f in frags if not f.match_all]
+    ts = [f for f in pos if f.tsq is not None]
+    other = [f for f in pos if f.tsq is None]
+    ts_nots = [f for f in nots if f.tsq is not None]
+    other_nots = [f for f in nots if f.tsq is None]
+    parts: list[Frag] = []
+    if ts:
+        if len(ts) == 1 and not ts_nots:
+            parts.append(ts[0])
+        else:
+            parts.append(_merge_ts(ts, ts_nots, "&"))
+            ts_nots = []
+    parts.extend(other)
+    for f in ts_nots + other_nots:
+        parts.append(Frag(f"NOT ({f.sql})", f.params))
+    if frags:
+        score = "(" + " + ".join(f.score for f in frags) + ")" if len(frags) > 1 else frags[0].score
+        score_params = [p for f in frags for p in f.score_params]
+    else:
+        score, score_params = "1.0", []
+    if not parts:
+        return Frag("TRUE", [], score, score_params, match_all=True)
+    if len(parts) == 1:
+        return replace(parts[0], score=score, score_params=score_params)
+    return Frag("(" + " AND ".join(p.sql for p in parts) + ")",
+                [x for p in parts for x in p.params], score, score_params)
+
+
+def _or(frags: list[Frag]) -> Frag:
+    if not frags:
+        return MATCH_NONE
+    if any(f.match_all for f in frags):
+        rest = [f for f in frags if not f.match_all]
+        return Frag("TRUE", [], "(" + " + ".join(["1.0"] + [f.score for f in rest]) + ")",
+                    [p for f in rest for p in f.score_params], match_all=True)
+    if len(frags) == 1:
+        return frags[0]
+    ts = [f for f in frags if f.tsq is not None]
+    other = [f for f in frags if f.tsq is None]
+    parts: list[Frag] = []
+    if ts:
+        merged = _merge_ts(ts, [], "|")
+        parts.append(merged)
+    parts.extend(other)
+    if len(parts) == 1:
+        return parts[0]
+    return Frag("(" + " OR ".join(p.sql for p in parts) + ")",
+                [x for p in parts for x in p.params],
+                "(" + " + ".join(p.score for p in parts) + ")",
+                [x for p in parts for x in p.score_params])
+
+
+def _at_least(frags: list[Frag], k: int) -> Frag:
+    """At least ``k`` of ``frags`` must match (dismax mm)."""
+    n = len(frags)
+    if k <= 1:
+        return _or(frags)
+    if k >= n:
+        both = _and(frags)
+        return both
+    any_ = _or(frags)
+    counter = " + ".join(f"(CASE WHEN {f.sql} THEN 1 ELSE 0 END)" for f in frags)
+    return Frag(f"({any_.sql} AND ({counter}) >= {int(k)})",
+                any_.params + [p for f in frags for p in f.params],
+                "(" + " + ".join(f.score for f in frags) + ")",
+                [p for f in frags for p in f.score_params])
+
+
+def _boost(frag: Frag, boost: float) -> Frag:
+    if boost == 1:
+        return frag
+    return replace(frag, score=f"({frag.score}) * %s", score_params=frag.score_params + [boost])
+
+
+def min_should_match(spec: str | None, n: int) -> int:
+    """Solr's mm syntax: '2<-1 5<80%', '75%', '-1', '3'."""
+    if n == 0:
+        return 0
+    spec = (spec or "").strip()
+    if not spec:
+        return n
+
+    def apply(s: str) -> int:
+        s = s.strip()
+        try:
+            if s.endswith("%"):
+                pct = float(s[:-1])
+                val = math.floor(n * abs(pct) / 100)
+                return n - val if pct < 0 else val
+            val = int(s)
+        except ValueError:
+            raise bad_request(f"Invalid 'mm' parameter: {spec}") from None
+        return n + val if val < 0 else val
+
+    if "<" in spec:
+        result = n
+        for cond in spec.split():
+            if "<" not in cond:
+                raise bad_request(f"Invalid 'mm' parameter: {spec}")
+            limit, s = cond.split("<", 1)
+            try:
+                if n > int(limit):
+                    result = apply(s)
+            except ValueError:
+                raise bad_request(f"Invalid 'mm' parameter: {spec}") from None
+        k = result
+    else:
+        k = apply(spec)
+    return max(0, min(n, k))
+
+
+def parse_local_params(text: str) -> tuple[dict[str, str], str]:
+    """Split ``{!type k=v ...}rest`` into (params, rest)."""
+    text = text.lstrip()
+    if not text.startswith("{!"):
+        return {}, text
+    pos = 2
+    params: dict[str, str] = {}
+    while True:
+        if pos >= len(text):
+            raise syntax_error(f"Missing end to unquoted value starting at 2 str='{text}'")
+        if text[pos] == "}":
+            pos += 1
+            break
+        m = _LOCAL_RE.match(text, pos)
+        if not m or m.end() == pos:
+            raise syntax_error(f"Expected identifier at pos {pos} str='{text}'")
+        key, sq, dq, bare, flag = m.groups()
+        if flag is not None:
+            params.setdefault("type", flag)
+        else:
+            val = sq if sq is not None else dq if dq is not None else bare or ""
+            params[key] = re.sub(r"\\(.)", r"\1", val)
+        pos = m.end()
+    return params, text[pos:]
+
+
+def _unescape(value: str) -> str:
+    return re.sub(r"\\(.)", r"\1", value)
+
+
+def _has_wildcard(value: str) -> bool:
+    escaped = False
+    for c in value:
+        if escaped:
+            escaped = False
+        elif c == "\\":
+            escaped = True
+        elif c in "*?":
+            return True
+    return False
+
+
+def _like_pattern(value: str) -> str:
+    """Lucene wildcard (escapes kept) -> SQL LIKE pattern (escape char \\)."""
+    out = []
+    escaped = False
+    for c in value:
+        if escaped:
+            out.append("\\" + c if c in "%_\\" else c)
+            escaped = False
+        elif c == "\\":
+            escaped = True
+        elif c == "*":
+            out.append("%")
+        elif c == "?":
+            out.append("_")
+        elif c in "%_":
+            out.append("\\" + c)
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+def _term_text(item: tree.Item) -> str:
+    if isinstance(item, tree.Phrase):
+        return _unescape(item.value[1:-1])
+    if isinstance(item, tree.Term):
+        return _unescape(item.value)
+    raise syntax_error(f"Unexpected term {item}")
+
+
+class Compiler:
+    """Compiles query strings for one request (not shared across threads)."""
+
+    def __init__(self, schema: Schema, analyzer: Analyzer, cur: Any,
+                 now: datetime | None = None):
+        self.schema = schema
+        self.analyzer = analyzer
+        self.cur = cur
+        self.now = now or datetime.now(UTC)
+        self._tokens: dict[str, Any] = {}
+
+    # -- entry points -----------------------------------------------------
+    def compile(self, text: str, params: dict[str, Any], *, is_filter: bool = False) -> Frag:
+        """Compile q or an fq, honouring local params and defType."""
+        if len(text) > MAX_QUERY_LEN:
+            raise bad_request("query too long")
+        local, rest = parse_local_params(text)
+        merged = dict(params)
+        merged.update(local)
+        rest = local.get("v", rest)
+        qtype = local.get("type") or ("lucene" if (is_filter or local) else
+                                      params.get("defType") or "lucene")
+        if qtype == "frange":
+            return self.frange(rest, local)
+        if qtype == "func":
+            sql, prm = compile_function(rest, self.schema)
+            return Frag("TRUE", [], f"COALESCE({sql}, 0)", prm, match_all=True)
+        if qtype in ("field", "term", "prefix", "raw"):
+            fname = local.get("f", "")
+            fld = self._field(fname)
+            value = rest
+            if qtype == "prefix":
+                return self.wildcard(fld, _like_pattern(re.sub(r"([\\*?])", r"\\\1", value)) + "%", value)
+            if qtype == "field" and fld.is_text:
+                return self.text_term(fld, value, phrase=True)
+            return self.exact(fld, value)
+        if qtype in ("dismax", "edismax"):
+            return self.dismax(rest, merged, edismax=(qtype == "edismax"))
+        if qtype in ("lucene", "standard"):
+            return self.lucene(rest, merged)
+        raise bad_request(f"Unknown query parser '{qtype}'")
+
+    def lucene(self, text: str, params: dict[str, Any]) -> Frag:
+        if not text.strip():
+            return MATCH_NONE
+        df = params.get("df") or "text"
+        self.default_fields = [(df, 1.0)]
+        self.tie = 0.0
+        self.q_op = (params.get("q.op") or "OR").upper()
+        node = self._parse(text)
+        self._prefetch(node)
+        return self.node(node, None)
+
+    def dismax(self, text: str, params: dict[str, Any], edismax: bool) -> Frag:
+        qf = params.get("qf") or params.get("df") or "text"
+        fields = []
+        for part in str(qf).split():
+            name, _, boost = part.partition("^")
+            self._field(name)
+            try:
+                fields.append((name, float(boost) if boost else 1.0))
+            except ValueError:
+                raise bad_request(f"Invalid boost in qf: {part}") from None
+        self.default_fields = fields
+        try:
+            self.tie = float(params.get("tie") or 0.0)
+        except ValueError:
+            raise bad_request("Invalid 'tie' parameter") from None
+        self.q_op = (params.get("q.op") or "OR").upper()
+        text = text.strip()
+        if not text:
+            text = params.get("q.alt") or ""
+            if not text:
+                return MATCH_NONE
+            return self.lucene(text, params)
+        try:
+            node = self._parse(text)
+        except SolrError:
+            # like Solr's dismax, never fail on syntax: use the plain words
+            if True:
+                words = re.sub(r'[+\-&|!(){}\[\]^"~*?:\\/]', " ", text).split()
+                if not words:
+                    return MATCH_NONE
+                node = tree.UnknownOperation(*[tree.Word(w) for w in words]) \
+                    if len(words) > 1 else tree.Word(words[0])
+        self._prefetch(node)
+        if isinstance(node, tree.SearchField) and node.name == "*" and \
+                isinstance(node.expr, tree.Word) and node.expr.value == "*":
+            return MATCH_ALL
+        # top level: clauses with mm
+        if isinstance(node, (tree.UnknownOperation, tree.OrOperation)):
+            operands = list(node.operands)
+            default = SHOULD
+        elif isinstance(node, tree.AndOperation):
+            operands = list(node.operands)
+            default = MUST
+        else:
+            operands = [node]
+            default = SHOULD
+        musts, shoulds, nots = self._clauses(operands, default)
+        mm = params.get("mm")
+        if mm is None:
+            mm = "100%" if self.q_op == "AND" else "0%"
+        if isinstance(node, tree.OrOperation):
+            mm = "1"
+        k = min_should_match(str(mm), len(shoulds))
+        if not musts and shoulds:
+            k = max(k, 1)
+        if k > 0 and shoulds:
+            musts = musts + [_at_least(shoulds, k)]
+        elif shoulds:
+            # optional clauses only add to the score
+            opt = _or(shoulds)
+            if musts:
+                base = _and(musts, nots)
+                return Frag(base.sql, base.params,
+                            f"({base.score}) + (CASE WHEN {opt.sql} THEN {opt.score} ELSE 0 END)",
+                            base.score_params + opt.params + opt.score_params)
+        return _and(musts, nots)
+
+    def frange(self, func: str, local: dict[str, str]) -> Frag:
+        sql, prm = compile_function(func, self.schema)
+        conds, params = [], []
+        for key, inc_key, op in (("l", "incl", ">"), ("u", "incu", "<")):
+            if key in local and local[key] not in ("", "*"):
+                try:
+                    bound = float(local[key])
+                except ValueError:
+                    raise bad_request(f"Invalid frange bound {key}={local[key]}") from None
+                inclusive = local.get(inc_key, "true").lower() != "false"
+                conds.append(f"{sql} {op}{'=' if inclusive else ''} %s")
+                params.extend(prm + [bound])
+        if not conds:
+            conds, params = [f"{sql} IS NOT NULL"], list(prm)
+        cond = "COALESCE(" + " AND ".join(conds) + ", FALSE)"
+        return Frag(cond, params, f"COALESCE({sql}, 0)", list(prm))
+
+    # -- tree walking -------------------------------------------------------
+    def _parse(self, text: str) -> tree.Item:
+        try:
+            return luqum_parse(text)
+        except ParseError as exc:
+            raise syntax_error(f"Cannot parse '{text}': {exc}") from None
+        except Exception as exc:  # PLY raises assorted errors on odd input
+            raise syntax_error(f"Cannot parse '{text}': {type(exc).__name__}") from None
+
+    def _prefetch(self, node: tree.Item) -> None:
+        """Analyse all free-text terms of the query in one round trip."""
+        texts: list[str] = []
+
+        def walk(n: tree.Item, fname: str | None) -> None:
+            if isinstance(n, tree.SearchField):
+                fname = n.name
+            if isinstance(n, (tree.Word, tree.Phrase)):
+                if isinstance(n, tree.Phrase) or not _has_wildcard(n.value):
+                    names = [fname] if fname else [f for f, _ in self.default_fields]
+                    for name in names:
+                        fld = self.schema.field(name)
+                        if fld is not None and fld.is_text:
+                            texts.append(_term_text(n))
+                            break
+                return
+            if isinstance(n, tree.Range):
+                return
+            for child in n.children:
+                walk(child, fname)
+
+        walk(node, None)
+        if texts:
+            self._tokens.update(self.analyzer.analyse(self.cur, texts))
+
+    def _field(self, name: str) -> Field:
+        fld = self.schema.field(name)
+        if fld is None:
+            raise bad_request(f"undefined field {name}")
+        return fld
+
+    def _clauses(self, operands: Iterable[tree.Item], default: str,
+                 fname: str | None = None) -> tuple[list[Frag], list[Frag], list[Frag]]:
+        musts: list[Frag] = []
+        shoulds: list[Frag] = []
+        nots: list[Frag] = []
+        for op in operands:
+            occur = default
+            while isinstance(op, (tree.Plus, tree.Not, tree.Prohibit)):
+                occur = MUST if isinstance(op, tree.Plus) else MUST_NOT
+                op = op.a
+            frag = self.node(op, fname)
+            if frag is None:
+                continue
+            {MUST: musts, SHOULD: shoulds, MUST_NOT: nots}[occur].append(frag)
+        return musts, shoulds, nots
+
+    def _bool(self, operands: Iterable[tree.Item], default: str, fname: str | None) -> Frag:
+        musts, shoulds, nots = self._clauses(operands, default, fname)
+        if musts:
+            base = _and(musts, nots)
+            if shoulds:
+                opt = _or(shoulds)
+                return replace(
+                    base, score=f"({base.score}) + (CASE WHEN {opt.sql} THEN {opt.score} ELSE 0 END)",
+                    score_params=base.score_params + opt.params + opt.score_params)
+            return base
+        if shoulds:
+            return _and([_or(shoulds)], nots)
+        return _and([], nots)
+
+    def node(self, n: tree.Item, fname: str | None) -> Frag | None:
+        if isinstance(n, (tree.Group, tree.FieldGroup)):
+            return self.node(n.expr, fname)
+        if isinstance(n, tree.SearchField):
+            if fname is not None and n.name != fname:
+                raise syntax_error(f"Nested field '{n.name}' inside field '{fname}'")
+            if n.name == "*":
+                if isinstance(n.expr, tree.Word) and n.expr.value == "*":
+                    return MATCH_ALL
+                raise bad_request("undefined field *")
+            self._field(n.name)
+            return self.node(n.expr, n.name)
+        if isinstance(n, tree.AndOperation):
+            return self._bool(n.operands, MUST, fname)
+        if isinstance(n, tree.OrOperation):
+            return self._bool(n.operands, SHOULD, fname)
+        if isinstance(n, tree.UnknownOperation):
+            return self._bool(n.operands, MUST if self.q_op == "AND" else SHOULD, fname)
+        if isinstance(n, (tree.Plus, tree.Not, tree.Prohibit)):
+            return self._bool([n], SHOULD, fname)
+        if isinstance(n, tree.Boost):
+            inner = self.node(n.expr, fname)
+            return None if inner is None else _boost(inner, float(n.force))
+        if isinstance(n, tree.Proximity):
+            return self.term(n.term, fname, slop=True)
+        if isinstance(n, tree.Fuzzy):
+            return self.term(n.term, fname)
+        if isinstance(n, (tree.Range, tree.From, tree.To)):
+            if fname is None:
+                fname = self.default_fields[0][0]
+            return self.range(self._field(fname), n)
+        if isinstance(n, tree.Regex):
+            if fname is None:
+                fname = self.default_fields[0][0]
+            return self.regex(self._field(fname), n.value[1:-1])
+        if isinstance(n, (tree.Word, tree.Phrase)):
+            return self.term(n, fname)
+        raise syntax_error(f"Unsupported query element '{n}'")
+
+    # -- leaves ----------------------------------------------------------
+    def term(self, n: tree.Item, fname: str | None, slop: bool = False) -> Frag | None:
+        if fname is not None:
+            return self.field_term(self._field(fname), n, slop)
+        # unfielded: disjunction over the default fields (dismax: qf)
+        frags: list[tuple[Frag, float]] = []
+        for name, boost in self.default_fields:
+            f = self.field_term(self._field(name), n, slop)
+            if f is not None:
+                frags.append((f, boost))
+        if not frags:
+            return None
+        if len(frags) == 1:
+            return _boost(frags[0][0], frags[0][1])
+        where = _or([f for f, _ in frags])
+        scores = [f"({f.score}) * {float(b)!r}" for f, b in frags]
+        sparams = [p for f, _ in frags for p in f.score_params]
+        tie = self.tie
+        score = f"(GREATEST({', '.join(scores)}) * {1 - tie!r} + ({' + '.join(scores)}) * {tie!r})"
+        return replace(where, score=score, score_params=sparams + sparams)
+
+    def field_term(self, fld: Field, n: tree.Item, slop: bool = False) -> Frag | None:
+        if not fld.indexed:
+            raise bad_request(f"can not search on field {fld.name} which is not indexed")
+        if isinstance(n, tree.Word):
+            if n.value == "*":
+                return self.exists(fld)
+            if _has_wildcard(n.value):
+                return self.wildcard(fld, _like_pattern(n.value), _unescape(n.value))
+        value = _term_text(n)
+        if fld.is_text:
+            return self.text_term(fld, value, phrase=True, slop=slop)
+        return self.exact(fld, value)
+
+    def exists(self, fld: Field) -> Frag:
+        alt = ("idx @> %s::jsonb", [json.dumps({"_has": [fld.name]})])
+        if fld.kind == STRING:
+            return _ts_frag(quote_lexeme(f"={fld.name}:") + ":*", alt, text=False)
+        return _sql_frag("idx @> %s::jsonb", [json.dumps({"_has": [fld.name]})])
+
+    def text_term(self, fld: Field, value: str, phrase: bool = True, slop: bool = False) -> Frag | None:
+        tokens = self._tokens.get(value)
+        if tokens is None:
+            tokens = self.analyzer.analyse(self.cur, [value])[value]
+            self._tokens[value] = tokens
+        if slop and tokens:
+            q = " & ".join(tokens_tsquery(fld.name, [t]) or "" for t in tokens)
+        else:
+            q = tokens_tsquery(fld.name, tokens)
+        if not q:
+            return None
+        return _ts_frag(q)
+
+    def typed_value(self, fld: Field, value: str) -> Any:
+        """Query text -> the JSON value stored in ``idx`` for this field."""
+        if fld.kind == INT or fld.kind == FLOAT:
+            try:
+                num = float(value) if fld.kind == FLOAT else int(value)
+            except ValueError:
+                try:
+                    num = float(value)
+                except ValueError:
+                    raise bad_request(f"Invalid Number: {value}") from None
+            if isinstance(num, float) and not math.isfinite(num):
+                raise bad_request(f"Invalid Number: {value}")
+            return num
+        if fld.kind == DATE:
+            return dates.sortable(dates.parse_date_math(value, self.now))
+        if fld.kind == BOOL:
+            return value.strip().lower() in ("true", "t", "1", "yes", "on")
+        return value
+
+    def exact(self, fld: Field, value: str) -> Frag:
+        if fld.is_text:
+            return self.text_term(fld, value) or MATCH_NONE
+        typed = self.typed_value(fld, value)
+        if fld.kind == STRING:
+            lexeme = exact_lexeme(fld.name, typed)
+            if lexeme is not None:
+                doc = {fld.name: [typed] if fld.multi else typed}
+                return _ts_frag(quote_lexeme(lexeme), ("idx @> %s::jsonb", [json.dumps(doc)]),
+                                text=False)
+        doc = {fld.name: [typed] if fld.multi else typed}
+        return _sql_frag("idx @> %s::jsonb", [json.dumps(doc)])
+
+    def wildcard(self, fld: Field, pattern: str, raw: str) -> Frag:
+        if fld.is_text:
+            value = raw.lower()
+            m = re.fullmatch(r"([^*?]+)\*", value)
+            if m and "\\" not in value:
+                prefix = m.group(1)
+                variants = {prefix, fold(prefix)}
+                q = " | ".join(quote_lexeme(f"{fld.name}:{p}") + ":*" for p in sorted(variants))
+                return _ts_frag(q)
+            like = f"{fld.name}:" .replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") \
+                + _like_pattern(value)
+            return _sql_frag("EXISTS (SELECT 1 FROM unnest(tsv) AS u WHERE u.lexeme LIKE %s)", [like])
+        if fld.kind != STRING:
+            raise bad_request(f"Can't run prefix queries on numeric fields: {fld.name}")
+        m = re.fullmatch(r"([^*?\\]+)\*", raw)
+        like = self._cmp(fld, [("{v} LIKE %s", [pattern])])
+        if m and pattern.endswith("%") and exact_lexeme(fld.name, m.group(1)) is not None:
+            return _ts_frag(quote_lexeme(f"={fld.name}:{m.group(1)}") + ":*",
+                            (like.sql, like.params), text=False)
+        return like
+
+    def regex(self, fld: Field, pattern: str) -> Frag:
+        if fld.is_text:
+            like = f"^{re.escape(fld.name)}:(?:{pattern})$"
+            return _sql_frag("EXISTS (SELECT 1 FROM unnest(tsv) AS u WHERE u.lexeme ~ %s)", [like])
+        return self._cmp(fld, [("{v} ~ %s", [f"^(?:{pattern})$"])])
+
+    def _cmp(self, fld: Field, conds: list[tuple[str, list[Any]]]) -> Frag:
+        """Conditions on a field's value(s); each template uses ``{v}`` once,
+        before its own placeholders. Multi-valued: one value must satisfy all."""
+        if fld.multi:
+            expr = " AND ".join(c.replace("{v}", "e.v") for c, _ in conds)
+            sql = ("EXISTS (SELECT 1 FROM jsonb_array_elements_text("  # noqa: S608 - fixed templates, values bound
+                   "CASE WHEN jsonb_typeof(idx->%s) = 'array' THEN idx->%s ELSE '[]'::jsonb END)"
+                   f" AS e(v) WHERE {expr})")
+            return _sql_frag(sql, [fld.name, fld.name] + [p for _, ps in conds for p in ps])
+        expr = " AND ".join(c.replace("{v}", "(idx->>%s)") for c, _ in conds)
+        params: list[Any] = []
+        for _, ps in conds:
+            params.extend([fld.name] + ps)
+        return _sql_frag(f"COALESCE({expr}, FALSE)", params)
+
+    def range(self, fld: Field, n: tree.Item) -> Frag:
+        if isinstance(n, tree.Range):
+            low, high = n.low, n.high
+            inc_low, inc_high = n.include_low, n.include_high
+        elif isinstance(n, tree.From):
+            low, high, inc_low, inc_high = n.a, None, n.include, True
+        else:
+            low, high, inc_low, inc_high = None, n.a, True, n.include
+        lo = None if low is None or (isinstance(low, tree.Word) and low.value == "*") else _term_text(low)
+        hi = None if high is None or (isinstance(high, tree.Word) and high.value == "*") else _term_text(high)
+        if lo is None and hi is None:
+            return self.exists(fld)
+        if fld.is_text:
+            raise bad_request(f"pgsolr does not support range queries on text field {fld.name}")
+        conds: list[tuple[str, list[Any]]] = []
+        for bound, op, inc in ((lo, ">", inc_low), (hi, "<", inc_high)):
+            if bound is None:
+                continue
+            typed = self.typed_value(fld, bound)
+            op += "=" if inc else ""
+            if fld.kind in NUMERIC:
+                conds.append((f"{{v}}::numeric {op} %s", [typed]))
+            else:
+                if isinstance(typed, bool):
+                    typed = "true" if typed else "false"
+                conds.append((f'{{v}} {op} %s COLLATE "C"', [typed]))
+        return self._cmp(fld, conds)

@@ -1,0 +1,301 @@
+"""/select: request parameters -> one SQL statement -> Solr JSON response.
+
+The statement materialises the match set once (``m``: id, order keys,
+score, facet values) and derives numFound, the requested page (joined back
+to the stored documents) and every facet from it.
+"""
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+from .errors import bad_request
+from .facets import FacetSpec, facet_sql, format_counts, make_spec
+from .functions import compile_function
+from .query import Compiler, Frag, _and, parse_local_params
+from .schema import NUMERIC, Schema
+
+MAX_ROWS = 1_000_000
+
+
+class Params(Protocol):
+    def get(self, key: str, default: Any = None) -> Any: ...
+    def getlist(self, key: str) -> list[Any]: ...
+
+
+@dataclass
+class SortKey:
+    expr: str
+    params: list[Any]
+    desc: bool
+    missing: str | None
+    is_score: bool = False
+
+
+def _int_param(params: Params, name: str, default: int) -> int:
+    value = params.get(name)
+    if value in (None, ""):
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise bad_request(f"Invalid integer value '{value}' for parameter '{name}'") from None
+
+
+def parse_sort(schema: Schema, spec: str) -> list[SortKey]:
+    keys: list[SortKey] = []
+    for part in spec.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        bits = part.split()
+        if len(bits) != 2 or bits[1].lower() not in ("asc", "desc"):
+            raise bad_request(
+                f"Can't determine a Sort Order (asc or desc) in sort spec '{part}'")
+        name, desc = bits[0], bits[1].lower() == "desc"
+        if name == "score":
+            keys.append(SortKey("score", [], desc, None, is_score=True))
+            continue
+        if name == "_docid_":
+            keys.append(SortKey("seq", [], desc, None))
+            continue
+        fld = schema.field(name)
+        if fld is None:
+            # CKAN maps "Can't determine a Sort Order" to 'Invalid "sort" parameter'
+            raise bad_request(
+                f"Can't determine a Sort Order (asc or desc) in sort spec '{part}': "
+                f"sort param field can't be found: {name}")
+        if fld.multi:
+            raise bad_request(f"can not sort on multivalued field: {name}")
+        if fld.is_text:
+            raise bad_request(f"can not sort on a tokenized text field: {name}")
+        if not fld.indexed:
+            raise bad_request(f"can not sort on unindexed field: {name}")
+        expr = "(idx->>%s)::numeric" if fld.kind in NUMERIC else "(idx->>%s)"
+        keys.append(SortKey(expr, [name], desc, fld.missing))
+    return keys
+
+
+def _fl_fields(fl: str) -> tuple[set[str], list[str], bool, bool]:
+    """(names, glob patterns, all stored, score)."""
+    names: set[str] = set()
+    globs: list[str] = []
+    everything = False
+    score = False
+    for item in re.split(r"[,\s]+", fl.strip()):
+        if not item:
+            continue
+        if item == "*":
+            everything = True
+        elif item == "score":
+            score = True
+        elif "*" in item or "?" in item:
+            globs.append(item)
+        else:
+            names.add(item)
+    if not names and not globs and not everything:
+        everything = True
+    return names, globs, everything, score
+
+
+class Searcher:
+    def __init__(self, schema: Schema, store: Any):
+        self.schema = schema
+        self.store = store
+
+    def search(self, core: str, params: Params) -> dict[str, Any]:
+        with self.store.connection() as conn, conn.cursor() as cur:
+            return self._search(cur, core, params)
+
+    def _search(self, cur: Any, core: str, params: Params) -> dict[str, Any]:
+        schema = self.schema
+        plain = {k: params.get(k) for k in ("df", "q.op", "qf", "mm", "tie", "defType", "q.alt")
+                 if params.get(k) is not None}
+        compiler = Compiler(schema, self.store.analyzer, cur)
+        q = params.get("q")
+        if q is None or not str(q).strip():
+            q = params.get("q.alt") or "*:*"
+            plain.pop("defType", None)
+        def_type = (plain.get("defType") or "lucene").lower()
+        qfrag = compiler.compile(str(q), plain)
+        filters: list[Frag] = []
+        for fq in params.getlist("fq"):
+            if fq is None or not str(fq).strip():
+                continue
+            filters.append(compiler.compile(str(fq), plain, is_filter=True))
+
+        start = _int_param(params, "start", 0)
+        rows = _int_param(params, "rows", 10)
+        if start < 0:
+            raise bad_request("'start' parameter cannot be negative")
+        if rows < 0:
+            raise bad_request("'rows' parameter cannot be negative")
+        rows = min(rows, MAX_ROWS)
+
+        # boost functions (dismax/edismax only, as in Solr)
+        score_sql, score_params = qfrag.score, list(qfrag.score_params)
+        constant_score = qfrag.match_all and score_sql == "1.0"
+        local_type = parse_local_params(str(q))[0].get("type")
+        if def_type in ("dismax", "edismax") and local_type in (None, "dismax", "edismax"):
+            for bf in params.getlist("bf"):
+                for part in self._split_functions(str(bf)):
+                    fn, boost = part
+                    sql, prm = compile_function(fn, schema)
+                    score_sql = f"({score_sql}) + COALESCE({sql}, 0) * %s"
+                    score_params = score_params + prm + [boost]
+                    constant_score = False
+            if def_type == "edismax":
+                for boost in params.getlist("boost"):
+                    sql, prm = compile_function(str(boost), schema)
+                    score_sql = f"({score_sql}) * COALESCE({sql}, 0)"
+                    score_params = score_params + prm
+                    constant_score = False
+
+        sort_spec = params.get("sort")
+        sort_keys = parse_sort(schema, str(sort_spec)) if sort_spec and str(sort_spec).strip() \
+            else [SortKey("score", [], True, None, is_score=True)]
+        names, globs, everything, want_score = _fl_fields(str(params.get("fl") or "*"))
+        need_score = want_score or any(k.is_score for k in sort_keys)
+        if not need_score or constant_score:
+            score_sql, score_params = "1.0", []
+
+        # facets
+        facet_on = str(params.get("facet") or "false").lower() in ("true", "on", "1", "yes")
+        specs: list[FacetSpec] = []
+        facet_cols: list[tuple[str, list[Any]]] = []
+        facet_queries: list[tuple[str, Frag]] = []
+        if facet_on:
+            for raw in params.getlist("facet.field"):
+                local, name = parse_local_params(str(raw))
+                name = name.strip()
+                fld = schema.field(name)
+                if fld is None:
+                    raise bad_request(f"undefined field {name}")
+                col = f"f{len(specs)}"
+                specs.append(make_spec(fld, local.get("key", name), col, params.get))
+                if fld.is_text:
+                    # pgsolr keeps no raw tokens per text field: no counts
+                    facet_cols.append(("NULL::jsonb", []))
+                elif fld.multi:
+                    facet_cols.append(("idx->%s", [name]))
+                else:
+                    facet_cols.append(("idx->>%s", [name]))
+            for fq in params.getlist("facet.query"):
+                facet_queries.append((str(fq), compiler.compile(str(fq), plain, is_filter=True)))
+
+        # WHERE clause: q and all fq as one conjunction, so that full-text and
+        # string conditions merge into a single tsquery where that helps
+        allf = _and([replace(qfrag, score="0", score_params=[])] + filters)
+        where = ["core = %s", allf.sql]
+        where_params: list[Any] = [core] + allf.params
+
+        cols = ["uid", "seq", f"({score_sql})::float8 AS score"]
+        col_params: list[Any] = list(score_params)
+        order_parts: list[str] = []
+        for i, key in enumerate(sort_keys):
+            if key.is_score:
+                order_parts.append(f"score {'DESC' if key.desc else 'ASC'}")
+                continue
+            if key.expr == "seq":
+                order_parts.append(f"seq {'DESC' if key.desc else 'ASC'}")
+                continue
+            cols.append(f"{key.expr} AS s{i}")
+            col_params.extend(key.params)
+            if key.missing == "last":
+                nulls = "NULLS LAST"
+            elif key.missing == "first":
+                nulls = "NULLS FIRST"
+            else:
+                nulls = "NULLS LAST" if key.desc else "NULLS FIRST"
+            collate = "" if "::numeric" in key.expr else ' COLLATE "C"'
+            order_parts.append(f"s{i}{collate} {'DESC' if key.desc else 'ASC'} {nulls}")
+        order_parts.append("seq ASC")
+        for i, (expr, prm) in enumerate(facet_cols):
+            cols.append(f"{expr} AS f{i}")
+            col_params.extend(prm)
+        for i, (_, frag) in enumerate(facet_queries):
+            cols.append(f"({frag.sql}) AS q{i}")
+            col_params.extend(frag.params)
+
+        # The inner query (kept apart by OFFSET 0) filters using the indexes
+        # and detoasts tsv once per matching row for the ts_rank calls.
+        tsv_col = "tsv || ''::tsvector AS tsv" if "tsv" in score_sql else "NULL::tsvector AS tsv"
+        cte = (f"WITH m AS MATERIALIZED (SELECT {', '.join(cols)} FROM ("  # noqa: S608 - compiled fragments; all values are bound parameters
+               f"SELECT uid, seq, idx, {tsv_col} FROM pgsolr_doc "
+               f"WHERE {' AND '.join(where)} OFFSET 0) AS d)")
+        selects = ["(SELECT count(*) FROM m)"]
+        sel_params: list[Any] = []
+        if rows > 0:
+            selects.append(
+                "(SELECT COALESCE(json_agg(json_build_array(p.uid, p.score, d.stored) ORDER BY p.rn),"  # noqa: S608 - fixed template
+                " '[]'::json) FROM (SELECT uid, score, row_number() OVER () AS rn FROM "
+                f"(SELECT uid, score FROM m ORDER BY {', '.join(order_parts)} LIMIT %s OFFSET %s) AS o"
+                ") AS p JOIN pgsolr_doc d ON d.core = %s AND d.uid = p.uid)")
+            sel_params.extend([rows, start, core])
+        else:
+            selects.append("'[]'::json")
+        if need_score:
+            selects.append("(SELECT max(score) FROM m)")
+        else:
+            selects.append("NULL")
+        for spec in specs:
+            if spec.field.is_text:
+                selects.append("'[]'::json")
+                continue
+            sql, prm = facet_sql(spec, core)
+            selects.append(sql)
+            sel_params.extend(prm)
+        for i in range(len(facet_queries)):
+            selects.append(f"(SELECT count(*) FROM m WHERE q{i})")  # noqa: S608 - generated column name
+        sql = cte + " SELECT " + ", ".join(selects)
+        cur.execute(sql, col_params + where_params + sel_params)
+        row = cur.fetchone()
+        num_found, page, max_score = row[0], row[1], row[2]
+        facet_rows = row[3:3 + len(specs)]
+        fq_counts = row[3 + len(specs):]
+
+        docs = []
+        for _uid, score, stored in page:
+            doc = {k: v for k, v in stored.items()
+                   if everything or k in names or any(fnmatch.fnmatchcase(k, g) for g in globs)}
+            if want_score:
+                doc["score"] = float(score)
+            docs.append(doc)
+        response: dict[str, Any] = {"numFound": int(num_found), "start": start,
+                                    "numFoundExact": True, "docs": docs}
+        if want_score:
+            response["maxScore"] = float(max_score) if max_score is not None else 0.0
+        out: dict[str, Any] = {"response": response}
+        if facet_on:
+            out["facet_counts"] = {
+                "facet_queries": {fq: int(c) for (fq, _), c in zip(facet_queries, fq_counts, strict=True)},
+                "facet_fields": {s.key: format_counts(s, r) for s, r in zip(specs, facet_rows, strict=True)},
+                "facet_ranges": {}, "facet_intervals": {}, "facet_heatmaps": {},
+            }
+        return out
+
+    @staticmethod
+    def _split_functions(bf: str) -> list[tuple[str, float]]:
+        """bf may hold several functions separated by spaces, each with ^boost."""
+        out: list[tuple[str, float]] = []
+        depth = 0
+        current = ""
+        for ch in bf + " ":
+            if ch == "(":
+                depth += 1
+            elif ch == ")":
+                depth -= 1
+            if ch.isspace() and depth <= 0:
+                if current:
+                    fn, _, boost = current.rpartition("^") if re.search(r"\^[\d.]+$", current) \
+                        else (current, "", "")
+                    try:
+                        out.append((fn, float(boost) if boost else 1.0))
+                    except ValueError:
+                        raise bad_request(f"Invalid boost in bf: {current}") from None
+                    current = ""
+                continue
+            current += ch
+        return out
