@@ -45,10 +45,10 @@ start_bg web "$VENV/bin/ckan" -c "$ini" run --host 127.0.0.1 --port "$PORT" --di
 wait_for_url "http://127.0.0.1:$PORT/api/3/action/status_show" 120 "the portal" "$DEMO_DIR/web.log"
 
 password_file="$DEMO_DIR/admin-password"
-if ! ckan user show admin 2>/dev/null | grep -q "name=admin"; then
+if ! ckan user show admin 2>>"$DEMO_DIR/setup.log" | grep -q "name=admin"; then
   "$VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(12))' >"$password_file"
-  ckan user add admin email=admin@example.org "password=$(cat "$password_file")" >/dev/null
-  ckan sysadmin add admin >/dev/null
+  ckan user add admin email=admin@example.org "password=$(cat "$password_file")" >>"$DEMO_DIR/setup.log" 2>&1
+  ckan sysadmin add admin >>"$DEMO_DIR/setup.log" 2>&1
   say "created sysadmin admin"
 fi
 "$VENV/bin/python" "$ROOT/scripts/demo_seed.py" --ini "$ini" --portal "http://127.0.0.1:$PORT" \

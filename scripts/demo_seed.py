@@ -37,11 +37,11 @@ def main() -> int:
     session = requests.Session()
     session.headers["Authorization"] = token
 
-    def action(name: str, **data: object) -> dict:
-        resp = session.post(f"{opts.portal}/api/3/action/{name}", json=data, timeout=120)
+    def action(action_name: str, **data: object) -> dict:
+        resp = session.post(f"{opts.portal}/api/3/action/{action_name}", json=data, timeout=120)
         body = resp.json()
         if not body.get("success"):
-            raise RuntimeError(f"{name}: {body.get('error')}")
+            raise RuntimeError(f"{action_name}: {body.get('error')}")
         return body["result"]
 
     try:
