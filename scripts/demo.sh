@@ -39,8 +39,8 @@ start_bg() {
 }
 
 start_bg feeds "$VENV/bin/python" -m http.server "$FEEDS_PORT" --bind 127.0.0.1 --directory "$ROOT/demo/feeds"
-start_bg gather-consumer "$VENV/bin/ckan" -c "$ini" harvester gather-consumer
-start_bg fetch-consumer "$VENV/bin/ckan" -c "$ini" harvester fetch-consumer
+start_bg gather-consumer "$VENV/bin/ckan" -c "$ini" gelsenkirchen harvest-consumer gather
+start_bg fetch-consumer "$VENV/bin/ckan" -c "$ini" gelsenkirchen harvest-consumer fetch
 start_bg web "$VENV/bin/ckan" -c "$ini" run --host 127.0.0.1 --port "$PORT" --disable-reloader
 wait_for_url "http://127.0.0.1:$PORT/api/3/action/status_show" 120 "the portal" "$DEMO_DIR/web.log"
 

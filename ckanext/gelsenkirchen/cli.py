@@ -33,3 +33,18 @@ def doctor(ctx: click.Context, as_json: bool) -> None:
         for result in results:
             click.secho(result.line(), fg=None if result.ok else "red")
     ctx.exit(0 if ok else 1)
+
+
+@gelsenkirchen.command("harvest-consumer",
+                       short_help="Run a harvest gather or fetch consumer (Redis backend).")
+@click.argument("stage", type=click.Choice(["gather", "fetch"]))
+def harvest_consumer(stage: str) -> None:
+    """Consume the harvest STAGE queue until stopped.
+
+    Use this instead of `ckan harvester gather-consumer` / `fetch-consumer`
+    with the Redis backend: those die after five idle seconds with redis-py 8
+    (see ckanext/gelsenkirchen/harvest_consumers.py).
+    """
+    from ckanext.gelsenkirchen.harvest_consumers import run_consumer
+
+    run_consumer(stage)
