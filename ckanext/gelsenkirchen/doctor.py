@@ -565,7 +565,7 @@ def check_harvest_consumers(plugins: Iterable[str] | str | None = None) -> Check
 
     problems, notes = [], []
     for state in states:
-        consumer = f"ckan -c {ini} harvester {state.label}-consumer"
+        consumer = f"ckan -c {ini} gelsenkirchen harvest-consumer {state.label}"
         busy = ""
         if state.in_progress:
             busy = (f"; {state.in_progress} in progress, last taken "

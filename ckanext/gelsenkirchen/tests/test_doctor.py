@@ -243,7 +243,7 @@ def test_fetch_queue_without_consumer_is_reported(cli):
     line = _lines(result.output)["harvest consumers"]
     assert line.startswith("[FAIL] harvest consumers: 1 message(s) waiting in the fetch queue, "
                            "oldest queued 40 min ago (limit 10 min)")
-    assert "harvester fetch-consumer` running?" in line
+    assert "gelsenkirchen harvest-consumer fetch` running?" in line
     assert result.exit_code == 1
 
 
