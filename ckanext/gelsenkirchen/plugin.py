@@ -6,15 +6,43 @@ Everything that can be wired by ``toolkit.blanket`` is: helpers from
 """
 from __future__ import annotations
 
+import pathlib
+from typing import Any
+
 import ckan.plugins as p
 import ckan.plugins.toolkit as tk
+
+from ckanext.gelsenkirchen.logic import search as schema_search
+
+LICENSES_FILE = pathlib.Path(__file__).parent / "data" / "licenses-dcat-ap-de.json"
 
 
 @tk.blanket.cli
 @tk.blanket.config_declarations
+@tk.blanket.helpers
+@tk.blanket.validators
 class GelsenkirchenPlugin(p.SingletonPlugin):
     p.implements(p.IConfigurer)
+    # dataset schemas: search index fields and facets (logic/search.py)
+    p.implements(p.IPackageController, inherit=True)
+    p.implements(p.IFacets, inherit=True)
 
     # IConfigurer
     def update_config(self, config_: tk.CKANConfig) -> None:
         tk.add_template_directory(config_, "templates")
+        # The dcat-ap.de licence list (with its IRIs) unless the site has its own.
+        if not config_.get("licenses_group_url"):
+            config_["licenses_group_url"] = LICENSES_FILE.as_uri()
+
+    # IPackageController
+    def before_dataset_index(self, pkg_dict: dict[str, Any]) -> dict[str, Any]:
+        return schema_search.before_dataset_index(pkg_dict)
+
+    def after_dataset_search(self, search_results: dict[str, Any],
+                             search_params: dict[str, Any]) -> dict[str, Any]:
+        return schema_search.after_dataset_search(search_results, search_params)
+
+    # IFacets
+    def dataset_facets(self, facets_dict: dict[str, Any],
+                       package_type: str) -> dict[str, Any]:
+        return schema_search.dataset_facets(facets_dict, package_type)

@@ -1,0 +1,1 @@
+"""Logic (controlled vocabularies, areas, validators) of ckanext-gelsenkirchen."""

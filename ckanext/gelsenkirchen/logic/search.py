@@ -1,0 +1,90 @@
+"""Search index fields and facets of the Gelsenkirchen schemas.
+
+CKAN indexes non-core fields as ``extras_*`` (type ``text``: tokenised, no
+exact facets) and as top-level keys that fall through to the ``*`` dynamic
+field (single-valued string).  The facets therefore use CKAN's own
+``vocab_*`` dynamic field (``string``, multiValued, in ckan/config/solr/
+schema.xml), which facets exactly on Solr and on pgsolr:
+
+* ``vocab_gk_theme``    - EU data-theme codes (``TRAN``, ``ENVI``, ...)
+* ``vocab_gk_district`` - ``gesamtstadt`` and Stadtbezirk codes
+  (``bezirk-nord``); a selected Stadtteil adds its Stadtbezirk
+* ``vocab_gk_quarter``  - Stadtteil codes (``stadtteil-buer``)
+
+Licence, format, organization and dataset type use CKAN's fields
+``license_id``, ``res_format``, ``organization`` and ``dataset_type``.
+No extra Solr field is needed.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ckanext.gelsenkirchen.logic import areas
+from ckanext.gelsenkirchen.logic import template_helpers as th
+from ckanext.gelsenkirchen.logic import vocabularies as v
+from ckanext.gelsenkirchen.logic.messages import current_lang
+
+THEME_FIELD = "vocab_gk_theme"
+DISTRICT_FIELD = "vocab_gk_district"
+QUARTER_FIELD = "vocab_gk_quarter"
+FACET_FIELDS = [THEME_FIELD, DISTRICT_FIELD, QUARTER_FIELD, "license_id", "res_format",
+                "organization", "dataset_type"]
+
+
+def _list(value: Any) -> list[str]:
+    if not value:
+        return []
+    if isinstance(value, list):
+        return [str(x) for x in value]
+    try:
+        loaded = json.loads(value)
+    except (TypeError, ValueError):
+        return [str(value)]
+    return [str(x) for x in loaded] if isinstance(loaded, list) else [str(loaded)]
+
+
+def before_dataset_index(pkg_dict: dict[str, Any]) -> dict[str, Any]:
+    try:
+        validated = json.loads(pkg_dict.get("validated_data_dict") or "{}")
+    except ValueError:
+        validated = {}
+    themes = []
+    for value in _list(validated.get("theme")):
+        term = v.term_from_value(v.THEMES, value)
+        if term:
+            themes.append(term.code)
+    codes = areas.facet_codes([c for c in _list(validated.get("spatial_coverage"))
+                               if c in areas.AREAS])
+    if themes:
+        pkg_dict[THEME_FIELD] = themes
+    districts = [c for c in codes if areas.AREAS[c].level in ("stadt", "stadtbezirk")]
+    quarters = [c for c in codes if areas.AREAS[c].level == "stadtteil"]
+    if districts:
+        pkg_dict[DISTRICT_FIELD] = districts
+    if quarters:
+        pkg_dict[QUARTER_FIELD] = quarters
+    return pkg_dict
+
+
+def dataset_facets(facets_dict: dict[str, Any], package_type: str) -> dict[str, Any]:
+    lang = "en" if current_lang().startswith("en") else "de"
+    out: dict[str, Any] = {}
+    for field in FACET_FIELDS:
+        de, en = th.FACET_TITLES[field]
+        out[field] = en if lang == "en" else de
+    for key, title in facets_dict.items():
+        if key not in out and key not in ("license_id", "res_format", "organization"):
+            out[key] = title
+    return out
+
+
+def after_dataset_search(search_results: dict[str, Any],
+                         search_params: dict[str, Any]) -> dict[str, Any]:
+    lang = current_lang()
+    for field, facet in (search_results.get("search_facets") or {}).items():
+        for item in facet.get("items", []):
+            label = th.gelsenkirchen_facet_label(field, item.get("name"), lang)
+            if label:
+                item["display_name"] = label
+    return search_results
