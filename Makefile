@@ -4,11 +4,13 @@
 #   make stop         stop everything make demo started
 #   make conformance  CKAN's own search tests against pgsolr
 #   make bench-search pgsolr indexing and query benchmark
+#   make bench-broadband broadband harvester benchmark (grid GeoPackage, 10,000-feature GeoJSON)
+#   make bench-harvest WiFi harvester benchmark (10,000-hotspot CSV and GeoJSON)
 SHELL := /bin/bash
 PORT ?= 5000
 export PORT
 
-.PHONY: install services test conformance demo stop bench-search lint config-reference
+.PHONY: install services test conformance demo stop bench-search bench-broadband bench-harvest lint config-reference
 
 install:
 	@scripts/install.sh
@@ -34,6 +36,18 @@ stop:
 bench-search: install services
 	@scripts/setup-db.sh test.ini ckan_test datastore_test >/dev/null
 	@.venv/bin/python -m ckanext.gelsenkirchen.pgsolr.bench --dsn postgresql://ckan_default@127.0.0.1/gelsenkirchen_pgsolr $(BENCH_ARGS)
+
+bench-broadband: install services
+	@scripts/setup-db.sh test.ini ckan_test datastore_test >/dev/null
+	@source scripts/lib.sh; started=0; url_answers "http://$$PGSOLR_HOST:$$PGSOLR_PORT/solr/ckan/admin/ping" || started=1; \
+	  scripts/pgsolr-ctl.sh start && .venv/bin/python -m ckanext.gelsenkirchen.harvesters.broadband_bench $(BENCH_ARGS); \
+	  rc=$$?; [ "$$started" = 1 ] && scripts/pgsolr-ctl.sh stop; exit $$rc
+
+bench-harvest: install services
+	@scripts/setup-db.sh test.ini ckan_test datastore_test >/dev/null
+	@source scripts/lib.sh; started=0; url_answers "http://$$PGSOLR_HOST:$$PGSOLR_PORT/solr/ckan/admin/ping" || started=1; \
+	  scripts/pgsolr-ctl.sh start && .venv/bin/python -m ckanext.gelsenkirchen.harvesters.bench $(BENCH_ARGS); \
+	  rc=$$?; [ "$$started" = 1 ] && scripts/pgsolr-ctl.sh stop; exit $$rc
 
 config-reference: install
 	@.venv/bin/python scripts/config_reference.py > docs/configuration.md

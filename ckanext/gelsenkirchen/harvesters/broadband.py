@@ -1,0 +1,596 @@
+"""Harvester of broadband and fibre coverage sources (``broadband-coverage``).
+
+Built on the shared :class:`~.base.SnapshotHarvester` (configuration
+checks, safe HTTP, unchanged detection, deletion guard, job report,
+publishing); this module adds what is particular to coverage sources:
+
+* the formats (GeoJSON, OGC API Features, WFS 2.0, ArcGIS REST
+  FeatureServer, CSV, XLSX, GeoPackage grids) read by the pure functions of
+  :mod:`.broadband_formats`;
+* history: the DataStore table keeps one row per area and reference date
+  over all runs. A run replaces the rows of the reference dates its source
+  contains and keeps the rows of every other date;
+* the deletion guard compares the areas of the latest reference date;
+* the GeoJSON file shows the areas (polygons) at the latest reference date,
+  the CSV file has every row;
+* the derived fields are the city's figures at the latest reference date
+  (household-weighted).
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import decimal
+import functools
+import io
+import json
+import logging
+import os
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from ckanext.gelsenkirchen.harvesters import broadband_formats as bf
+from ckanext.gelsenkirchen.harvesters import geo
+from ckanext.gelsenkirchen.harvesters import http as safe_http
+from ckanext.gelsenkirchen.harvesters.base import (
+    BASE_CONFIG_KEYS,
+    ConfigError,
+    ConfigKey,
+    Download,
+    ParseContext,
+    ParseError,
+    Snapshot,
+    SnapshotHarvester,
+    check_crs,
+)
+from ckanext.gelsenkirchen.harvesters.report import Report
+
+log = logging.getLogger(__name__)
+
+PAGED_FORMATS = ("ogcapi", "wfs", "arcgis")
+#: format of the source -> format of the "Originalquelle" resource (EU file types)
+RESOURCE_FORMATS = {"geojson": "GeoJSON", "ogcapi": "GeoJSON", "wfs": "GeoJSON",
+                    "arcgis": "GeoJSON", "csv": "CSV", "xlsx": "XLSX", "gpkg": "GPKG"}
+
+_SPEED_LABEL = {10: "10 Mbit/s", 16: "16 Mbit/s", 30: "30 Mbit/s", 50: "50 Mbit/s",
+                100: "100 Mbit/s", 200: "200 Mbit/s", 400: "400 Mbit/s", 1000: "1 Gbit/s"}
+_TECH_LABEL = {"alle": "alle Technologien", "ftthb": "FTTH/B", "ftth": "FTTH", "fttb": "FTTB",
+               "fttc": "FTTC/VDSL", "hfc": "HFC (Kabel)", "sonst": "sonstige"}
+_COUNT_LABEL = {
+    "schools_fibre": "Schulen mit Glasfaser", "schools_no_fibre": "Schulen ohne Glasfaser",
+    "hospitals_fibre": "Krankenhäuser mit Glasfaser",
+    "hospitals_no_fibre": "Krankenhäuser ohne Glasfaser",
+    "business_parks_fibre": "Gewerbegebiete mit Glasfaser",
+    "business_parks_no_fibre": "Gewerbegebiete ohne Glasfaser",
+}
+
+
+def _measure_info(name: str) -> dict[str, str]:
+    tech, speed = name[len(bf.MEASURE_PREFIX):].rsplit("_", 1)
+    return {"label": f"Haushalte ≥ {_SPEED_LABEL[int(speed)]}, {_TECH_LABEL[tech]} (%)",
+            "notes": f"Anteil der Haushalte mit mindestens {_SPEED_LABEL[int(speed)]} im "
+                     f"Download über Festnetz ({_TECH_LABEL[tech]}), Breitbandatlas-Attribut "
+                     f"{name}"}
+
+
+FIELDS: list[dict[str, Any]] = [
+    {"id": "id", "type": "text", "info": {"label": "ID", "notes": "Gebiet und Datenstand"}},
+    {"id": "area_id", "type": "text", "info": {"label": "Gebietskennung"}},
+    {"id": "area_name", "type": "text", "info": {"label": "Gebiet"}},
+    {"id": "area_level", "type": "text", "info": {
+        "label": "Ebene", "notes": "stadt, stadtbezirk, stadtteil oder grid"}},
+    {"id": "reference_date", "type": "date", "info": {"label": "Datenstand"}},
+    {"id": "households", "type": "int", "info": {"label": "Haushalte"}},
+    *({"id": name, "type": "numeric", "info": _measure_info(name)} for name in bf.MEASURES),
+    *({"id": name, "type": "int", "info": {"label": _COUNT_LABEL[name]}}
+      for name in bf.COUNT_FIELDS),
+    {"id": "aggregated_from", "type": "int", "info": {
+        "label": "Aggregiert aus", "notes": "Zahl der Rasterzellen bzw. Gebiete, aus denen die "
+                                            "Zeile berechnet wurde (leer: Wert der Quelle)"}},
+]
+COLUMNS = [f["id"] for f in FIELDS]
+#: Properties of the map file (GeoJSON): the figures a map shows; the CSV
+#: file and the DataStore table have every technology.
+MAP_COLUMNS = frozenset(
+    ["area_id", "area_name", "area_level", "reference_date", "households", "aggregated_from",
+     *(f"{bf.MEASURE_PREFIX}{tech}_{speed}" for tech in ("alle", "ftthb") for speed in bf.SPEEDS),
+     *bf.COUNT_FIELDS])
+_INT_COLUMNS = {f["id"] for f in FIELDS if f["type"] == "int"}
+
+
+# ---------------------------------------------------------------- configuration
+
+def _check_options(key: str, value: Any) -> None:
+    try:
+        bf.parse_options({key: value})
+    except ValueError as error:
+        raise ConfigError(f'"{key}": ' + str(error).split(": ", 1)[-1]) from None
+
+
+BROADBAND_CONFIG_KEYS: dict[str, ConfigKey] = {
+    "format": ConfigKey((str,), "geojson, ogcapi, wfs, arcgis, csv, xlsx or gpkg "
+                                "(default: detected from the URL and content)", _check_options),
+    "fields": ConfigKey((dict,), "source attribute -> scheme name, e.g. "
+                                 '{"GIGABIT": "down_fn_hh_alle_1000"}', _check_options),
+    "reference_date": ConfigKey((str,), "reference date for rows without one (YYYY-MM-DD or "
+                                        "YYYY-MM)", _check_options),
+    "area_level": ConfigKey((str,), "level of areas without one: stadt, stadtbezirk, "
+                                    "stadtteil (default) or grid", _check_options),
+    "crs": ConfigKey((str,), "CRS of the coordinates, e.g. EPSG:25832 (default: what the "
+                             "source names, else WGS84)", check_crs),
+    "attribution": ConfigKey((str,), "attribution text the source requires", _check_options),
+    "layer": ConfigKey((str,), "GeoPackage feature table (default: the only one)",
+                       _check_options),
+    "sheet": ConfigKey((str,), "XLSX worksheet (default: the first)", _check_options),
+    "delimiter": ConfigKey((str,), "CSV delimiter (default: detected)", _check_options),
+    "where": ConfigKey((str,), "ArcGIS query where clause (default 1=1)", _check_options),
+    "arcgis_format": ConfigKey((str,), "ArcGIS answer format: geojson (default) or json",
+                               _check_options),
+    "page_size": ConfigKey((int,), "features per page of OGC API / WFS / ArcGIS "
+                                   "(default 1000)", _check_options),
+    "page_limit": ConfigKey((int,), "maximum pages (default 100)", _check_options),
+    "ags": ConfigKey((str,), "municipality key of the city in a grid's ags column "
+                             "(default 05513000)", _check_options),
+}
+
+
+def options_of(cfg: dict[str, Any]) -> bf.BroadbandOptions:
+    opts = bf.parse_options({k: v for k, v in cfg.items() if k in BROADBAND_CONFIG_KEYS})
+    if "attribution" not in cfg:
+        opts.attribution = default_attribution()
+    return opts
+
+
+def default_attribution() -> str:
+    """``ckanext.gelsenkirchen.broadband.default_attribution``."""
+    try:
+        import ckan.plugins.toolkit as tk
+        return tk.config.get("ckanext.gelsenkirchen.broadband.default_attribution") \
+            or bf.DEFAULT_ATTRIBUTION
+    except Exception:  # noqa: BLE001 - outside CKAN (unit tests, benchmark)
+        return bf.DEFAULT_ATTRIBUTION
+
+
+# ---------------------------------------------------------------- helpers (pure)
+
+def with_query(url: str, params: dict[str, Any] | None) -> str:
+    """``url`` with ``params`` set in its query (replacing keys of the same
+    name, case-insensitively)."""
+    if not params:
+        return url
+    parts = urlsplit(url)
+    lowered = {k.lower() for k in params}
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+             if k.lower() not in lowered]
+    query += [(k, str(v)) for k, v in params.items()]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def record_to_row(record: bf.AreaRecord) -> dict[str, Any]:
+    """A DataStore row (None values left out to keep snapshots small)."""
+    row = bf.record_to_row(record)
+    row["id"] = f"{record.area_id}@{record.reference_date}"
+    return {k: v for k, v in row.items() if v is not None}
+
+
+def latest_date(rows: Sequence[dict[str, Any]]) -> str | None:
+    return max((r["reference_date"] for r in rows), default=None)
+
+
+def merge_history(published: Sequence[dict[str, Any]],
+                  new: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """History across runs: the new rows replace the published rows of
+    their reference dates; rows of other dates are kept."""
+    new_dates = {r["reference_date"] for r in new}
+    old_dates = {r["reference_date"] for r in published}
+    kept = [r for r in published if r["reference_date"] not in new_dates]
+    merged = sorted([*kept, *new], key=lambda r: (
+        r["reference_date"], bf.LEVELS.index(r.get("area_level", "stadtteil"))
+        if r.get("area_level") in bf.LEVELS else 9, str(r["area_id"])))
+    return merged, {
+        "added_dates": sorted(new_dates - old_dates),
+        "replaced_dates": sorted(new_dates & old_dates),
+        "kept_dates": sorted(old_dates - new_dates),
+        "kept_rows": len(kept),
+    }
+
+
+def rows_csv(rows: Sequence[dict[str, Any]]) -> bytes:
+    """All rows, with the columns some row uses."""
+    used = {k for r in rows for k in r}
+    columns = [c for c in COLUMNS if c in used and c != "id"]
+    out = io.StringIO()
+    import csv
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(["" if row.get(c) is None else row.get(c) for c in columns])
+    return out.getvalue().encode("utf-8")
+
+
+def rows_geojson(rows: Sequence[dict[str, Any]], geometries: dict[str, Any],
+                 attribution: str) -> bytes:
+    """The areas at the latest reference date with their polygons."""
+    latest = latest_date(rows)
+    features = []
+    for row in rows:
+        if row["reference_date"] != latest:
+            continue
+        geometry = geometries.get(str(row["area_id"]))
+        if geometry is None:
+            continue
+        features.append({"type": "Feature", "id": row["area_id"], "geometry": geometry,
+                         "properties": {k: v for k, v in row.items() if k in MAP_COLUMNS}})
+    return json.dumps({"type": "FeatureCollection", "name": "breitbandversorgung",
+                       "attribution": attribution, "reference_date": latest,
+                       "features": features},
+                      ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def city_figures(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The derived figures of the whole city at the latest reference date
+    (the city row, which the harvester computes household-weighted when the
+    source has none)."""
+    latest = latest_date(rows)
+    if latest is None:
+        return {}
+    of_latest = [r for r in rows if r["reference_date"] == latest]
+    city = next((r for r in of_latest if r.get("area_level") == "stadt"), None)
+    if city is None:
+        return {"reference_date": latest}
+    speeds = sorted({int(name.rsplit("_", 1)[1]) for r in of_latest for name in r
+                     if name.startswith(bf.MEASURE_PREFIX)})
+
+    def pct(name: str) -> float | None:
+        value = city.get(name)
+        return None if value is None else round(float(value), 2)
+
+    ftthb = next((pct(f"{bf.MEASURE_PREFIX}ftthb_{s}") for s in bf.SPEEDS
+                  if city.get(f"{bf.MEASURE_PREFIX}ftthb_{s}") is not None), None)
+    figures: dict[str, Any] = {
+        "reference_date": latest,
+        "speed_classes": [f"ge{s}" for s in speeds if s >= 16],
+        "households": city.get("households"),
+        "share_50_mbit": pct(f"{bf.MEASURE_PREFIX}alle_50"),
+        "share_1000_mbit": pct(f"{bf.MEASURE_PREFIX}alle_1000"),
+        "share_ftthb": ftthb,
+        "areas": sum(1 for r in of_latest if r.get("area_level") != "stadt"),
+    }
+    for kind in ("schools", "hospitals", "business_parks"):
+        fibre, without = city.get(f"{kind}_fibre"), city.get(f"{kind}_no_fibre")
+        if fibre is not None or without is not None:
+            figures[f"{kind}_connected"] = int(fibre or 0)
+            figures[f"{kind}_total"] = int(fibre or 0) + int(without or 0)
+    return figures
+
+
+#: The derived figures -> the fields of the broadband-coverage schema.
+SCHEMA_FIELDS = {
+    "reference_date": "reference_date",
+    "speed_classes": "speed_classes",
+    "share_50_mbit": "households_50mbit_share",
+    "share_1000_mbit": "households_1gbit_share",
+    "share_ftthb": "households_ftth_share",
+    "schools_connected": "schools_connected",
+    "schools_total": "schools_total",
+    "hospitals_connected": "hospitals_connected",
+    "hospitals_total": "hospitals_total",
+    "business_parks_connected": "business_parks_connected",
+    "business_parks_total": "business_parks_total",
+}
+
+
+def _clean_value(value: Any) -> Any:
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, datetime.datetime | datetime.date):
+        return value.isoformat()[:10]
+    return value
+
+
+@functools.lru_cache(maxsize=4)
+def _boundaries(path: str, mtime: float) -> tuple[list[bf.Boundary], bool]:
+    with open(path, "rb") as handle:
+        doc = bf.load_json(handle.read())
+    approximate = bool((doc.get("properties") or {}).get("approximate"))
+    return bf.load_boundaries(doc, "stadtteil"), approximate
+
+
+def boundaries_path() -> str | None:
+    """``ckanext.gelsenkirchen.boundaries_file`` or the shipped approximate file."""
+    import ckan.plugins.toolkit as tk
+
+    path = geo.resolve_path(tk.config.get("ckanext.gelsenkirchen.boundaries_file") or "")
+    if not path:
+        default = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data",
+                               "boundaries-approximate.geojson")
+        path = default if os.path.exists(default) else None
+    return os.path.abspath(path) if path else None
+
+
+@dataclasses.dataclass
+class CoverageDownload(Download):
+    fmt: str = ""
+    #: pages of features already decoded while paging (OGC API, WFS, ArcGIS)
+    decoded: list[bf.Page] = dataclasses.field(default_factory=list)
+
+
+# ---------------------------------------------------------------- the plugin
+
+class BroadbandCoverageHarvester(SnapshotHarvester):
+    dataset_type = "broadband-coverage"
+    version = "1"
+    datastore_fields = FIELDS
+    file_basename = "breitbandversorgung"
+    resource_titles = {
+        "data": "Breitbandversorgung (Tabelle, alle Datenstände)",
+        "geojson": "Breitbandversorgung (GeoJSON, aktueller Datenstand)",
+        "csv": "Breitbandversorgung (CSV, alle Datenstände)",
+        "source": "Originalquelle",
+    }
+    accept = ("application/geo+json, application/json;q=0.9, text/csv;q=0.9, "
+              "application/geopackage+sqlite3;q=0.9, */*;q=0.5")
+
+    def info(self) -> dict[str, str]:
+        return {
+            "name": "gelsenkirchen_broadband",
+            "title": "Breitbandversorgung (Breitbandatlas, GeoJSON, OGC API, WFS, ArcGIS, "
+                     "CSV/XLSX, GeoPackage)",
+            "description": "Publishes a broadband/fibre coverage source as one "
+                           "broadband-coverage dataset with a DataStore table keeping every "
+                           "reference date, GeoJSON and CSV files and the city's figures.",
+        }
+
+    # -- configuration -------------------------------------------------------
+
+    def config_keys(self) -> dict[str, ConfigKey]:
+        return {**BASE_CONFIG_KEYS, **BROADBAND_CONFIG_KEYS}
+
+    def check_config(self, cfg: dict[str, Any]) -> None:
+        try:
+            opts = options_of(cfg)
+        except ValueError as error:
+            raise ConfigError(str(error).replace("\n", "; ")) from None
+        paged_only = ("where", "arcgis_format")
+        if opts.format and opts.format != "arcgis":
+            for key in paged_only:
+                if key in cfg:
+                    raise ConfigError(f'"{key}" only applies to "format": "arcgis"')
+        if opts.format and opts.format != "gpkg" and "layer" in cfg:
+            raise ConfigError('"layer" only applies to "format": "gpkg"')
+        if opts.format and opts.format != "xlsx" and "sheet" in cfg:
+            raise ConfigError('"sheet" only applies to "format": "xlsx"')
+
+    # -- download and parse ----------------------------------------------------
+
+    def _format(self, url: str, opts: bf.BroadbandOptions, body: bytes | None = None,
+                content_type: str | None = None) -> str | None:
+        if opts.format:
+            return opts.format
+        try:
+            return bf.detect_format(url, body, content_type)
+        except bf.BroadbandFormatError:
+            return None
+
+    def download(self, url: str, cfg: dict[str, Any], limits: safe_http.Limits,
+                 previous: dict[str, str]) -> Download:
+        opts = options_of(cfg)
+        fmt = self._format(url, opts)
+        if fmt not in PAGED_FORMATS:
+            first = self.fetch_url(url, limits, etag=previous.get("etag"),
+                                   last_modified=previous.get("last_modified"))
+            if not first.not_modified and fmt is None:
+                fmt = self._format(url, opts, first.body, first.content_type)
+            return CoverageDownload(url=url, pages=[first], not_modified=first.not_modified,
+                                    fmt=fmt or "")
+        pages: list[safe_http.Response] = []
+
+        def fetch(page_url: str, params: dict[str, Any] | None) -> Any:
+            response = self.fetch_url(with_query(page_url, params), limits,
+                                      accept="application/geo+json, application/json")
+            pages.append(response)
+            if fmt == "wfs":
+                from ckanext.gelsenkirchen.harvesters.wifi import check_wfs_exception
+                check_wfs_exception(response.body)
+            return bf.load_json(response.body)
+
+        generator = {"ogcapi": bf.ogc_pages, "wfs": bf.wfs_pages, "arcgis": bf.arcgis_pages}[fmt]
+        try:
+            decoded = list(generator(url, fetch, opts))
+        except (bf.BroadbandFormatError, ParseError) as error:
+            raise safe_http.FetchError(f"page {len(pages)}: {error}") from None
+        return CoverageDownload(url=url, pages=pages, fmt=fmt, decoded=decoded)
+
+    def parse(self, download: Download, cfg: dict[str, Any], context: ParseContext) -> Snapshot:
+        opts = options_of(cfg)
+        first = download.first
+        fmt = getattr(download, "fmt", "") or self._format(download.url, opts, first.body,
+                                                           first.content_type)
+        try:
+            if fmt in PAGED_FORMATS:
+                result = bf.collect_pages(getattr(download, "decoded", []), opts)
+            elif fmt == "geojson":
+                result = bf.read_geojson(first.body, opts)
+            elif fmt == "csv":
+                result = bf.read_csv(first.body, opts)
+            elif fmt == "xlsx":
+                result = bf.read_xlsx(first.body, opts)
+            elif fmt == "gpkg":
+                grid, parsed = bf.read_geopackage(first.body, opts)
+                boundaries, approximate = self.boundaries()
+                result = bf.aggregate_grid(grid, parsed, boundaries, opts)
+                if approximate:
+                    result.notes.append(
+                        "Stadtteil figures were computed against APPROXIMATE boundaries (set "
+                        "ckanext.gelsenkirchen.boundaries_file to the official ones)")
+            else:
+                raise bf.BroadbandFormatError(f"cannot tell the format of {download.url}; "
+                                              'set "format" in the source configuration')
+        except bf.BroadbandFormatError as error:
+            raise ParseError(str(error)) from None
+        records = bf.with_city_rows(result.records, opts.ags)
+        report = Report()
+        report.records_read = int(result.stats.get("cells") or result.stats.get("rows")
+                                  or result.stats.get("features") or 0)
+        report.published = len(result.records)
+        report.skipped.extend(result.skipped)
+        for note in result.notes:
+            report.warn(note)
+        dates = sorted({r.reference_date for r in records})
+        report.count("reference dates", len(dates))
+        if fmt == "gpkg":
+            report.count("grid cells", int(result.stats.get("cells", 0)))
+            report.count("grid cells in the city", int(result.stats.get("cells_in_city", 0)))
+        geometries: dict[str, Any] = {}
+        for record in sorted(records, key=lambda r: r.reference_date):
+            if record.geometry is not None and not record.geometry.is_empty:
+                geometries[record.area_id] = record.geometry
+        return Snapshot(
+            rows=[record_to_row(r) for r in records], report=report,
+            meta={"format": "JSON" if fmt == "arcgis" and opts.arcgis_format == "json"
+                  else RESOURCE_FORMATS.get(fmt, "JSON"), "source_kind": fmt,
+                  "attribution": opts.attribution, "reference_dates": dates,
+                  "geometries": _geometries_json(geometries)})
+
+    def boundaries(self) -> tuple[list[bf.Boundary], bool]:
+        """The Stadtteile of the boundaries file, and whether the file says
+        it is approximate."""
+        path = boundaries_path()
+        if not path:
+            raise bf.BroadbandFormatError(
+                "a grid needs Stadtteil boundaries: set ckanext.gelsenkirchen.boundaries_file")
+        try:
+            return _boundaries(path, os.path.getmtime(path))
+        except OSError as error:
+            raise bf.BroadbandFormatError(f"boundaries file {path}: {error}") from None
+
+    # -- history, guard, files, fields ----------------------------------------
+
+    def published_rows(self, source: Any, previous: Any) -> list[dict[str, Any]]:
+        """Every row of the DataStore table (all reference dates)."""
+        import sqlalchemy as sa
+        from ckanext.datastore.backend.postgres import get_write_engine, identifier
+
+        resource_id = self.stable_ids(source)["data"]
+        try:
+            with get_write_engine().connect() as conn:
+                if conn.execute(sa.text("SELECT to_regclass(:name)"),
+                                {"name": identifier(resource_id)}).scalar() is None:
+                    return []
+                present = {r[0] for r in conn.execute(sa.text(
+                    "SELECT column_name FROM information_schema.columns WHERE table_name = :t"),
+                    {"t": resource_id})}
+                columns = [c for c in COLUMNS if c in present]
+                result = conn.execute(sa.text(
+                    f"SELECT {', '.join(identifier(c) for c in columns)} "  # noqa: S608
+                    f"FROM {identifier(resource_id)}"))
+                rows = []
+                for values in result:
+                    row = {}
+                    for column, value in zip(columns, values, strict=True):
+                        if value is None:
+                            continue
+                        value = _clean_value(value)
+                        if column in _INT_COLUMNS:
+                            value = int(value)
+                        row[column] = value
+                    rows.append(row)
+                return rows
+        except Exception:  # noqa: BLE001 - no DataStore table yet, or none at all
+            log.exception("Could not read the published rows of %s", resource_id)
+            return self._rows_of(previous)
+
+    def guard_keys(self, rows: Sequence[dict[str, Any]]) -> set[str]:
+        """The areas at the latest reference date (the city row aside)."""
+        latest = latest_date(rows)
+        return {str(r["area_id"]) for r in rows
+                if r["reference_date"] == latest and r.get("area_level") != "stadt"}
+
+    def publish(self, harvest_object: Any, source: Any, cfg: dict[str, Any], snapshot: Snapshot,
+                previous_rows: list[dict[str, Any]]) -> str:
+        merged, history = merge_history(previous_rows, snapshot.rows)
+        snapshot.rows = merged
+        snapshot.meta["history"] = history
+        report = snapshot.report
+        report.count("rows in the table", len(merged))
+        if history["added_dates"]:
+            report.warn("reference date(s) added: " + ", ".join(history["added_dates"]))
+        if history["replaced_dates"]:
+            report.warn("reference date(s) replaced: " + ", ".join(history["replaced_dates"]))
+        if history["kept_dates"]:
+            report.count("earlier reference dates kept", len(history["kept_dates"]))
+        return super().publish(harvest_object, source, cfg, snapshot, previous_rows)
+
+    def export_files(self, snapshot: Snapshot, columns: Sequence[str]) -> dict[str, bytes]:
+        return {
+            "geojson": rows_geojson(snapshot.rows, snapshot.meta.get("geometries") or {},
+                                    snapshot.meta.get("attribution") or bf.DEFAULT_ATTRIBUTION),
+            "csv": rows_csv(snapshot.rows),
+        }
+
+    def dataset_fields(self, snapshot: Snapshot, cfg: dict[str, Any]) -> dict[str, Any]:
+        figures = city_figures(snapshot.rows)
+        fields: dict[str, Any] = {SCHEMA_FIELDS[k]: v for k, v in figures.items()
+                                  if k in SCHEMA_FIELDS and v is not None}
+        fields["source_attribution"] = (snapshot.meta.get("attribution")
+                                        or bf.DEFAULT_ATTRIBUTION)
+        points = []
+        for geometry in (snapshot.meta.get("geometries") or {}).values():
+            try:
+                minx, miny, maxx, maxy = _bounds(geometry)
+            except ValueError:
+                continue
+            points += [(minx, miny), (maxx, maxy)]
+        spatial = geo.spatial_geojson(points)
+        if spatial:
+            fields["spatial"] = spatial
+        return fields
+
+    def creation_defaults(self, source: Any, cfg: dict[str, Any]) -> dict[str, Any]:
+        attribution = cfg.get("attribution") or default_attribution()
+        return {
+            **super().creation_defaults(source, cfg),
+            "notes": ("Breitband- und Glasfaserversorgung in Gelsenkirchen je Gebiet und "
+                      "Datenstand: Anteil der Haushalte mit mindestens 16 Mbit/s bis 1 Gbit/s "
+                      "je Technologie (Schema des Breitbandatlas), Haushalte sowie Schulen, "
+                      "Krankenhäuser und Gewerbegebiete mit und ohne Glasfaser. Jeder "
+                      "Datenstand bleibt erhalten, so dass Entwicklungen sichtbar werden. "
+                      "Automatisch aus der verlinkten Originalquelle übernommen (Harvesting). "
+                      f"Quelle: {attribution}"),
+            "theme": ["TECH"],
+            "tag_string": "Breitband,Glasfaser,Gigabit,Internet",
+            "license_attribution_by_text": attribution,
+        }
+
+
+def _geometries_json(geometries: dict[str, Any]) -> dict[str, Any]:
+    """Polygons as GeoJSON geometries, coordinates rounded to 6 decimals
+    (about 10 cm)."""
+    import numpy as np
+    import shapely
+
+    if not geometries:
+        return {}
+    keys = list(geometries)
+    rounded = shapely.transform(np.array([geometries[k] for k in keys], dtype=object),
+                                lambda xy: np.round(xy, 6))
+    texts = shapely.to_geojson(rounded)
+    return {key: json.loads(text) for key, text in zip(keys, texts, strict=True)}
+
+
+def _bounds(geometry: dict[str, Any]) -> tuple[float, float, float, float]:
+    xs: list[float] = []
+    ys: list[float] = []
+
+    def walk(coords: Any) -> None:
+        if coords and isinstance(coords[0], int | float):
+            xs.append(coords[0])
+            ys.append(coords[1])
+        else:
+            for part in coords or []:
+                walk(part)
+    walk(geometry.get("coordinates"))
+    if not xs:
+        raise ValueError("empty geometry")
+    return min(xs), min(ys), max(xs), max(ys)

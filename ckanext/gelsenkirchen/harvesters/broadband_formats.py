@@ -1,0 +1,1369 @@
+"""Pure readers, validators and aggregation for broadband coverage sources.
+
+Nothing in this module talks to CKAN, the database or the network: every
+reader takes bytes (or already decoded documents) and returns
+:class:`ParseResult` objects, so each rule can be unit-tested on its own.
+The harvester in ``broadband.py`` does the HTTP (through the shared
+harvester base) and the publishing.
+
+The attribute scheme is the one of the federal broadband atlas
+(Breitbandatlas / Gigabit-Grundbuch of the Bundesnetzagentur):
+
+``down_fn_hh_<technology>_<Mbit/s>``
+    percentage (0-100) of households that can get at least that downstream
+    speed over fixed networks, technology one of :data:`TECHNOLOGIES`,
+    speed one of :data:`SPEEDS`.
+
+plus household counts (``households``) and counts of schools, hospitals
+and business parks with and without fibre (:data:`COUNT_FIELDS`).  A
+``fields`` mapping in the source configuration renames other schemes onto
+these names.
+"""
+from __future__ import annotations
+
+import calendar
+import csv
+import datetime as dt
+import io
+import json
+import math
+import re
+import sqlite3
+import struct
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin
+
+import numpy as np
+import shapely
+from pyproj import CRS, Transformer
+from shapely.geometry import mapping, shape
+from shapely.validation import explain_validity, make_valid
+
+from .report import Skipped
+
+# --------------------------------------------------------------------------
+# The attribute scheme
+# --------------------------------------------------------------------------
+
+TECHNOLOGIES: tuple[str, ...] = ("alle", "ftthb", "ftth", "fttb", "fttc", "hfc", "sonst")
+SPEEDS: tuple[int, ...] = (10, 16, 30, 50, 100, 200, 400, 1000)
+MEASURE_PREFIX = "down_fn_hh_"
+MEASURES: tuple[str, ...] = tuple(
+    f"{MEASURE_PREFIX}{tech}_{speed}" for tech in TECHNOLOGIES for speed in SPEEDS)
+_MEASURE_RE = re.compile(r"^down_fn_hh_([a-z0-9]+)_(\d+)$")
+
+COUNT_FIELDS: tuple[str, ...] = (
+    "schools_fibre", "schools_no_fibre",
+    "hospitals_fibre", "hospitals_no_fibre",
+    "business_parks_fibre", "business_parks_no_fibre",
+)
+IDENTITY_FIELDS: tuple[str, ...] = (
+    "area_id", "area_name", "area_level", "reference_date", "households", "ags")
+#: Every name a ``fields`` mapping may map onto.
+CANONICAL_FIELDS: frozenset[str] = frozenset(IDENTITY_FIELDS + COUNT_FIELDS + MEASURES)
+
+#: Attribute names recognised without a ``fields`` mapping (lower case).
+DEFAULT_ALIASES: dict[str, str] = {
+    "area_id": "area_id", "gebiet_id": "area_id", "gebietsschluessel": "area_id",
+    "stadtteil_id": "area_id", "stadtteil_nr": "area_id", "schluessel": "area_id",
+    "area_name": "area_name", "name": "area_name", "gebiet": "area_name",
+    "gebietsname": "area_name", "stadtteil": "area_name", "bezeichnung": "area_name",
+    "area_level": "area_level", "ebene": "area_level", "level": "area_level",
+    "reference_date": "reference_date", "stichtag": "reference_date",
+    "datenstand": "reference_date", "stand": "reference_date",
+    "households": "households", "haushalte": "households", "anz_hh": "households",
+    "hh_gesamt": "households", "hh": "households",
+    "ags": "ags",
+    "schulen_glasfaser": "schools_fibre", "schulen_ohne_glasfaser": "schools_no_fibre",
+    "krankenhaeuser_glasfaser": "hospitals_fibre",
+    "krankenhaeuser_ohne_glasfaser": "hospitals_no_fibre",
+    "gewerbegebiete_glasfaser": "business_parks_fibre",
+    "gewerbegebiete_ohne_glasfaser": "business_parks_no_fibre",
+}
+for _name in CANONICAL_FIELDS:
+    DEFAULT_ALIASES.setdefault(_name, _name)
+
+LEVELS: tuple[str, ...] = ("stadt", "stadtbezirk", "stadtteil", "grid")
+CITY_AGS = "05513000"
+CITY_NAME = "Gelsenkirchen"
+DEFAULT_ATTRIBUTION = ("Datenquelle: Breitbandatlas | Gigabit-Grundbuch der "
+                       "Bundesnetzagentur")
+FORMATS: tuple[str, ...] = ("geojson", "ogcapi", "wfs", "arcgis", "csv", "xlsx", "gpkg")
+
+#: Tolerance when comparing percentages of two speed classes (rounding).
+MONOTONIC_TOLERANCE = 1e-6
+
+
+class BroadbandFormatError(ValueError):
+    """A source document that cannot be read at all (wrong format, corrupt
+    file, unexpected layout). The message is meant for the job report."""
+
+
+# --------------------------------------------------------------------------
+# Records and results
+# --------------------------------------------------------------------------
+
+@dataclass
+class AreaRecord:
+    """One area (Stadtteil, Stadtbezirk, grid cell, the city) at one
+    reference date."""
+
+    area_id: str
+    reference_date: str  # ISO date, YYYY-MM-DD
+    area_name: str | None = None
+    area_level: str = "stadtteil"
+    households: float | None = None
+    measures: dict[str, float] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    geometry: Any = None  # shapely geometry in WGS84, or None
+    aggregated_from: int | None = None
+    ags: str | None = None
+    source_row: int | None = None  # 1-based feature/row number in the source
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.area_id, self.reference_date)
+
+
+@dataclass
+class ParseResult:
+    records: list[AreaRecord] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    #: Statistics for the job report / benchmark (e.g. cells read).
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def extend(self, other: ParseResult) -> None:
+        self.records.extend(other.records)
+        self.skipped.extend(other.skipped)
+        self.notes.extend(other.notes)
+        for key, value in other.stats.items():
+            if isinstance(value, int | float) and isinstance(self.stats.get(key), int | float):
+                self.stats[key] += value
+            else:
+                self.stats.setdefault(key, value)
+
+
+# --------------------------------------------------------------------------
+# Source configuration
+# --------------------------------------------------------------------------
+
+@dataclass
+class BroadbandOptions:
+    """The format-related part of a broadband source's configuration."""
+
+    format: str | None = None
+    fields: dict[str, str] = field(default_factory=dict)
+    reference_date: str | None = None
+    area_level: str = "stadtteil"
+    crs: str | None = None
+    attribution: str = DEFAULT_ATTRIBUTION
+    layer: str | None = None
+    sheet: str | None = None
+    delimiter: str | None = None
+    where: str = "1=1"
+    page_size: int = 1000
+    page_limit: int = 100
+    ags: str = CITY_AGS
+    arcgis_format: str = "geojson"
+
+    @property
+    def aliases(self) -> dict[str, str]:
+        merged = dict(DEFAULT_ALIASES)
+        merged.update({k.lower(): v for k, v in self.fields.items()})
+        return merged
+
+
+def parse_options(config: Mapping[str, Any] | None) -> BroadbandOptions:
+    """Validate the format-related keys of a source configuration.
+
+    Raises :class:`ValueError` with every problem found (one per line);
+    unknown keys are left alone (the shared base validates its own keys).
+    """
+    config = dict(config or {})
+    errors: list[str] = []
+    opts = BroadbandOptions()
+    fmt = config.get("format")
+    if fmt is not None:
+        if not isinstance(fmt, str) or fmt.lower() not in FORMATS:
+            errors.append(f"format: must be one of {', '.join(FORMATS)}")
+        else:
+            opts.format = fmt.lower()
+    fields_ = config.get("fields", {})
+    if not isinstance(fields_, dict):
+        errors.append("fields: must be an object mapping source attributes to scheme names")
+    else:
+        for source_name, target in fields_.items():
+            if not isinstance(target, str) or target not in CANONICAL_FIELDS:
+                errors.append(
+                    f"fields: {source_name!r} maps to {target!r}, which is not a name of the "
+                    "scheme (down_fn_hh_<technology>_<Mbit/s>, households, area_id, area_name, "
+                    "area_level, reference_date, ags, schools_fibre, ...)")
+        opts.fields = {str(k): str(v) for k, v in fields_.items()}
+    if config.get("reference_date") is not None:
+        date = normalise_reference_date(config["reference_date"])
+        if date is None:
+            errors.append("reference_date: not a date (use YYYY-MM-DD or YYYY-MM)")
+        opts.reference_date = date
+    level = config.get("area_level", "stadtteil")
+    if level not in LEVELS:
+        errors.append(f"area_level: must be one of {', '.join(LEVELS)}")
+    else:
+        opts.area_level = level
+    if config.get("crs") is not None:
+        try:
+            CRS.from_user_input(config["crs"])
+            opts.crs = str(config["crs"])
+        except Exception:  # pyproj raises CRSError and friends
+            errors.append(f"crs: unknown coordinate reference system {config['crs']!r}")
+    for key in ("attribution", "layer", "sheet", "where", "ags"):
+        value = config.get(key)
+        if value is not None:
+            if not isinstance(value, str) or not value.strip():
+                errors.append(f"{key}: must be a non-empty string")
+            else:
+                setattr(opts, key, value)
+    delimiter = config.get("delimiter")
+    if delimiter is not None:
+        if not isinstance(delimiter, str) or len(delimiter) != 1:
+            errors.append("delimiter: must be a single character")
+        else:
+            opts.delimiter = delimiter
+    for key, low, high in (("page_size", 1, 10000), ("page_limit", 1, 10000)):
+        value = config.get(key)
+        if value is not None:
+            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+                errors.append(f"{key}: must be an integer between {low} and {high}")
+            else:
+                setattr(opts, key, value)
+    arcgis_format = config.get("arcgis_format")
+    if arcgis_format is not None:
+        if arcgis_format not in ("geojson", "json"):
+            errors.append("arcgis_format: must be 'geojson' or 'json'")
+        else:
+            opts.arcgis_format = arcgis_format
+    if errors:
+        raise ValueError("\n".join(errors))
+    return opts
+
+
+# --------------------------------------------------------------------------
+# Values
+# --------------------------------------------------------------------------
+
+_MONTHS_DE = {
+    "januar": 1, "februar": 2, "märz": 3, "maerz": 3, "april": 4, "mai": 5, "juni": 6,
+    "juli": 7, "august": 8, "september": 9, "oktober": 10, "november": 11, "dezember": 12,
+}
+
+
+def _month_end(year: int, month: int) -> str:
+    return dt.date(year, month, calendar.monthrange(year, month)[1]).isoformat()
+
+
+def normalise_reference_date(value: Any) -> str | None:
+    """A reference date as ISO ``YYYY-MM-DD``; month-only dates
+    (``2025-06``, ``06/2025``, ``Juni 2025``) become the month's last day,
+    the Breitbandatlas convention for its June/December reference dates.
+    Integers above 10**11 are ArcGIS epoch milliseconds. None if unreadable."""
+    if value is None or value == "":
+        return None
+    try:
+        if isinstance(value, dt.datetime):
+            return value.date().isoformat()
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            if value > 1e11:  # ArcGIS date fields: milliseconds since the epoch
+                return dt.datetime.fromtimestamp(value / 1000, dt.UTC).date().isoformat()
+            return None
+        text = str(value).strip()
+        if m := re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})(?:[T ].*)?", text):
+            return dt.date(int(m[1]), int(m[2]), int(m[3])).isoformat()
+        if m := re.fullmatch(r"(\d{4})-(\d{1,2})", text):
+            return _month_end(int(m[1]), int(m[2]))
+        if m := re.fullmatch(r"(\d{1,2})\.(\d{1,2})\.(\d{4})", text):
+            return dt.date(int(m[3]), int(m[2]), int(m[1])).isoformat()
+        if m := re.fullmatch(r"(\d{1,2})[/.](\d{4})", text):
+            return _month_end(int(m[2]), int(m[1]))
+        if m := re.fullmatch(r"([A-Za-zäÄ]+)\s+(\d{4})", text):
+            month = _MONTHS_DE.get(m[1].lower())
+            if month:
+                return _month_end(int(m[2]), month)
+    except ValueError:
+        return None
+    return None
+
+
+def parse_number(value: Any) -> float | None:
+    """A number from JSON, a spreadsheet cell or German-formatted text
+    (``93,5``, ``93,5 %``, ``1.234``); None for empty / ``-`` / ``k.A.``.
+    Raises ValueError for text that is not a number."""
+    if type(value) is float:  # the common case (GeoPackage, JSON): fast path
+        return None if value != value else value
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        if isinstance(value, float) and math.isnan(value):
+            return None
+        return float(value)
+    text = str(value).strip().replace("\u00a0", "").replace("%", "").strip()
+    if text in ("", "-", "–", "k.A.", "n/a", "NA", "null"):
+        return None
+    if "," in text:
+        text = text.replace(".", "").replace(",", ".")
+    elif re.fullmatch(r"-?\d{1,3}(\.\d{3})+", text):
+        text = text.replace(".", "")  # German thousands separator
+    return float(text)
+
+
+# --------------------------------------------------------------------------
+# One feature / row -> one record
+# --------------------------------------------------------------------------
+
+@dataclass
+class _Mapper:
+    """Maps raw attribute names onto the scheme, remembering unknown
+    technology codes / speeds (reported once per attribute)."""
+
+    opts: BroadbandOptions
+    cache: dict[str, str | None] = field(default_factory=dict)
+    unknown: dict[str, int] = field(default_factory=dict)  # attribute -> rows
+    unknown_reason: dict[str, str] = field(default_factory=dict)
+
+    def target(self, name: str) -> str | None:
+        if name in self.cache:
+            return self.cache[name]
+        aliases = self.opts.aliases
+        lower = name.lower()
+        target = aliases.get(lower)
+        if target is None and (m := _MEASURE_RE.match(lower)):
+            tech, speed = m[1], int(m[2])
+            if tech not in TECHNOLOGIES:
+                self.unknown_reason[name] = f"unknown technology code: {tech!r}"
+            elif speed not in SPEEDS:
+                self.unknown_reason[name] = f"unknown speed class: {speed} Mbit/s"
+        self.cache[name] = target
+        return target
+
+    def note_unknown(self, name: str) -> None:
+        if name in self.unknown_reason:
+            self.unknown[name] = self.unknown.get(name, 0) + 1
+
+    def report(self) -> list[Skipped]:
+        """One entry per unknown attribute: its values are not published."""
+        return [Skipped(reason=f"{self.unknown_reason[name]} (attribute {name} ignored in "
+                               f"{count} feature(s)/row(s))")
+                for name, count in sorted(self.unknown.items())]
+
+
+def _measure_problems(measures: Mapping[str, float]) -> list[str]:
+    """Range and speed-class consistency of one record's percentages."""
+    problems = []
+    for name, value in measures.items():
+        if not 0.0 <= value <= 100.0:
+            problems.append(f"percentage outside 0-100: {name} = {value:g}")
+    for tech in TECHNOLOGIES:
+        previous: tuple[int, float] | None = None
+        for speed in SPEEDS:
+            value = measures.get(f"{MEASURE_PREFIX}{tech}_{speed}")
+            if value is None:
+                continue
+            if previous is not None and value > previous[1] + MONOTONIC_TOLERANCE:
+                problems.append(
+                    f"higher speed class covers more households: {tech} {speed} Mbit/s "
+                    f"({value:g} %) > {previous[0]} Mbit/s ({previous[1]:g} %)")
+            previous = (speed, value)
+    return problems
+
+
+def validate_measures(measures: Mapping[str, float]) -> list[str]:
+    """Public name of the per-record checks (empty list: valid)."""
+    return _measure_problems(measures)
+
+
+def _raw_id(props: Mapping[str, Any], mapper: _Mapper, fallback: Any = None) -> Any:
+    """The area identifier of a feature/row that was skipped (for the report)."""
+    for name, value in props.items():
+        if mapper.target(name) == "area_id" and value not in (None, ""):
+            return value
+    return fallback
+
+
+def build_record(props: Mapping[str, Any], mapper: _Mapper, row: int | None = None,
+                 fallback_id: Any = None) -> tuple[AreaRecord | None, str | None]:
+    """Map and validate one feature's/row's attributes.
+
+    Returns ``(record, None)`` or ``(None, reason)``; geometry is set by
+    the caller."""
+    opts = mapper.opts
+    record_values: dict[str, Any] = {}
+    measures: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    for name, raw in props.items():
+        target = mapper.target(name)
+        if target is None:
+            mapper.note_unknown(name)
+            continue
+        if target.startswith(MEASURE_PREFIX) or target in COUNT_FIELDS or target == "households":
+            try:
+                number = parse_number(raw)
+            except (TypeError, ValueError):
+                return None, f"not a number: {name} = {raw!r}"
+            if number is None:
+                continue
+            if target.startswith(MEASURE_PREFIX):
+                measures[target] = number
+            elif number < 0 or number != int(number):
+                return None, f"not a non-negative whole number: {name} = {raw!r}"
+            elif target == "households":
+                record_values["households"] = number
+            else:
+                counts[target] = int(number)
+        elif raw is not None and raw != "":
+            record_values[target] = raw
+    area_id = record_values.get("area_id", fallback_id)
+    if area_id is None or str(area_id).strip() == "":
+        return None, "missing area identifier"
+    area_id = str(area_id).strip()
+    if isinstance(record_values.get("area_id"), float) and float(area_id).is_integer():
+        area_id = str(int(float(area_id)))
+    raw_date = record_values.get("reference_date")
+    date = normalise_reference_date(raw_date) if raw_date is not None else opts.reference_date
+    if date is None:
+        if raw_date is None:
+            return None, "missing reference date"
+        return None, f"invalid reference date: {raw_date!r}"
+    level = str(record_values.get("area_level", opts.area_level)).strip().lower()
+    if level not in LEVELS:
+        return None, f"unknown area level: {level!r}"
+    problems = _measure_problems(measures)
+    if problems:
+        return None, "; ".join(problems)
+    name = record_values.get("area_name")
+    ags = record_values.get("ags")
+    return AreaRecord(
+        area_id=area_id, reference_date=date,
+        area_name=str(name).strip() if name is not None else None,
+        area_level=level, households=record_values.get("households"),
+        measures=measures, counts=counts,
+        ags=str(ags).strip() if ags is not None else None, source_row=row,
+    ), None
+
+
+def deduplicate(result: ParseResult) -> None:
+    """Keep the first record of each (area, reference date); the others
+    are skipped with a reason."""
+    seen: dict[tuple[str, str], int] = {}
+    kept = []
+    for index, record in enumerate(result.records):
+        if record.key in seen:
+            result.skipped.append(Skipped(
+                reason=(f"duplicate area: {record.area_id} at {record.reference_date} "
+                        "(the first occurrence is kept)"),
+                row=record.source_row, feature_id=record.area_id))
+            continue
+        seen[record.key] = index
+        kept.append(record)
+    result.records = kept
+
+
+# --------------------------------------------------------------------------
+# Geometry
+# --------------------------------------------------------------------------
+
+_WGS84 = CRS.from_epsg(4326)
+_TRANSFORMERS: dict[str, Transformer | None] = {}
+
+
+def crs_from_any(value: Any) -> CRS | None:
+    """A pyproj CRS from ``EPSG:25832``, ``25832``, an OGC URN/URL or WKT."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int):
+        value = f"EPSG:{value}"
+    text = str(value)
+    if m := re.search(r"EPSG(?::[\d.]*)?:+(\d+)$|/EPSG/\d+/(\d+)$", text):
+        text = f"EPSG:{m[1] or m[2]}"
+    elif text.endswith("CRS84"):
+        return _WGS84
+    try:
+        return CRS.from_user_input(text)
+    except Exception as error:  # noqa: BLE001 - pyproj raises several types
+        raise BroadbandFormatError(f"unknown coordinate reference system {value!r}") from error
+
+
+def transformer_to_wgs84(crs: Any) -> Transformer | None:
+    """A cached always-xy transformer to WGS84, None for WGS84 itself."""
+    source = crs if isinstance(crs, CRS) else crs_from_any(crs)
+    if source is None:
+        return None
+    key = source.to_wkt()
+    if key not in _TRANSFORMERS:
+        _TRANSFORMERS[key] = (None if source.equals(_WGS84, ignore_axis_order=True)
+                              else Transformer.from_crs(source, _WGS84, always_xy=True))
+    return _TRANSFORMERS[key]
+
+
+def reproject(geometry: Any, transformer: Transformer | None) -> Any:
+    if transformer is None or geometry is None:
+        return geometry
+    return shapely.transform(geometry, lambda xy: np.column_stack(
+        transformer.transform(xy[:, 0], xy[:, 1])))
+
+
+def repair(geometry: Any, label: str, notes: list[str]) -> Any:
+    """Repair an invalid polygon with make_valid, noting it for the report."""
+    if geometry is None or geometry.is_empty or geometry.is_valid:
+        return geometry
+    reason = explain_validity(geometry)
+    fixed = make_valid(geometry)
+    if fixed.geom_type == "GeometryCollection":
+        polygons = [g for g in fixed.geoms if g.geom_type in ("Polygon", "MultiPolygon")]
+        fixed = shapely.union_all(polygons) if polygons else fixed
+    notes.append(f"{label}: invalid polygon repaired ({reason})")
+    return fixed
+
+
+def esri_to_geojson_geometry(geometry: Mapping[str, Any] | None) -> dict | None:
+    """Esri JSON geometry (rings/paths/x,y) to a GeoJSON geometry.
+
+    Esri rings do not say which are holes: clockwise rings are outer
+    boundaries, counter-clockwise rings are holes of the outer ring that
+    contains them."""
+    if not geometry:
+        return None
+    if "x" in geometry and "y" in geometry:
+        return {"type": "Point", "coordinates": [geometry["x"], geometry["y"]]}
+    if "rings" in geometry:
+        outers: list[list] = []
+        holes: list[list] = []
+        for ring in geometry["rings"]:
+            if len(ring) < 4:
+                continue
+            area2 = sum(x0 * y1 - x1 * y0 for (x0, y0, *_), (x1, y1, *_) in zip(ring, ring[1:], strict=False))
+            (outers if area2 <= 0 else holes).append([list(p[:2]) for p in ring])
+        if not outers and holes:  # wrongly wound single-ring polygons
+            outers, holes = holes, []
+        polygons = [[outer] for outer in outers]
+        outer_shapes = [shapely.Polygon(outer) for outer in outers]
+        for hole in holes:
+            point = shapely.Point(hole[0])
+            for index, outer in enumerate(outer_shapes):
+                if outer.contains(point):
+                    polygons[index].append(hole)
+                    break
+        if len(polygons) == 1:
+            return {"type": "Polygon", "coordinates": polygons[0]}
+        return {"type": "MultiPolygon", "coordinates": polygons}
+    if "paths" in geometry:
+        return {"type": "MultiLineString", "coordinates": geometry["paths"]}
+    return None
+
+
+# --------------------------------------------------------------------------
+# GeoJSON, OGC API Features, WFS, ArcGIS REST
+# --------------------------------------------------------------------------
+
+def load_json(data: bytes | str | Mapping) -> Any:
+    if isinstance(data, Mapping):
+        return data
+    try:
+        return json.loads(data)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise BroadbandFormatError(f"not valid JSON: {error}") from error
+
+
+def geojson_crs(doc: Mapping[str, Any]) -> str | None:
+    """The legacy GeoJSON 2008 ``crs`` member (as GeoServer and QGIS still
+    write for EPSG:25832 data), if any."""
+    crs = doc.get("crs")
+    if isinstance(crs, Mapping):
+        name = (crs.get("properties") or {}).get("name")
+        if name:
+            return str(name)
+    return None
+
+
+def features_to_result(features: Iterable[Mapping[str, Any]], opts: BroadbandOptions,
+                       crs: Any = None, start_index: int = 0,
+                       mapper: _Mapper | None = None) -> ParseResult:
+    """GeoJSON features to validated, reprojected, repaired records."""
+    result = ParseResult()
+    mapper = mapper or _Mapper(opts)
+    transformer = transformer_to_wgs84(opts.crs or crs)
+    count = 0
+    for index, feature in enumerate(features, start=start_index + 1):
+        count += 1
+        if not isinstance(feature, Mapping):
+            result.skipped.append(Skipped("not a GeoJSON feature", row=index))
+            continue
+        props = feature.get("properties") or {}
+        if not isinstance(props, Mapping):
+            result.skipped.append(Skipped("properties is not an object", row=index))
+            continue
+        record, reason = build_record(props, mapper, index, feature.get("id"))
+        if record is None:
+            result.skipped.append(Skipped(reason or "invalid", row=index,
+                                          feature_id=_raw_id(props, mapper, feature.get("id"))))
+            continue
+        geometry = feature.get("geometry")
+        if geometry:
+            try:
+                geom = shape(geometry)
+            except Exception as error:  # noqa: BLE001 - shapely raises many types
+                result.skipped.append(Skipped(f"unreadable geometry: {error}", row=index,
+                                              feature_id=record.area_id))
+                continue
+            geom = reproject(geom, transformer)
+            record.geometry = repair(geom, f"area {record.area_id}", result.notes)
+        result.records.append(record)
+    result.stats["features"] = count
+    return result
+
+
+def read_geojson(data: bytes | str | Mapping, opts: BroadbandOptions) -> ParseResult:
+    """A GeoJSON FeatureCollection (or single Feature)."""
+    doc = load_json(data)
+    if not isinstance(doc, Mapping) or doc.get("type") not in ("FeatureCollection", "Feature"):
+        raise BroadbandFormatError("not a GeoJSON FeatureCollection")
+    features = doc.get("features") if doc.get("type") == "FeatureCollection" else [doc]
+    if not isinstance(features, list):
+        raise BroadbandFormatError("GeoJSON FeatureCollection without a features list")
+    mapper = _Mapper(opts)
+    result = features_to_result(features, opts, geojson_crs(doc), mapper=mapper)
+    _finish(result, mapper)
+    return result
+
+
+def ogc_next_link(doc: Mapping[str, Any]) -> str | None:
+    """The ``rel=next`` link of an OGC API Features items page."""
+    for link in doc.get("links") or []:
+        if isinstance(link, Mapping) and link.get("rel") == "next" and link.get("href"):
+            media = link.get("type")
+            if media in (None, "", "application/geo+json", "application/json"):
+                return str(link["href"])
+    return None
+
+
+#: A function that fetches a URL with query parameters and returns the
+#: decoded JSON document (the harvester passes one built on the shared safe
+#: HTTP client).
+FetchJson = Callable[[str, Mapping[str, Any] | None], Any]
+
+
+#: One page of features and the CRS the page names (None: WGS84).
+Page = tuple[list, Any]
+
+
+def collect_pages(pages: Iterable[Page], opts: BroadbandOptions) -> ParseResult:
+    """Records from pages of features (see the ``*_pages`` generators)."""
+    result = ParseResult()
+    mapper = _Mapper(opts)
+    offset = 0
+    page_count = 0
+    for features, crs in pages:
+        page_count += 1
+        part = features_to_result(features, opts, crs, offset, mapper)
+        offset += len(features)
+        result.extend(part)
+    result.stats["pages"] = page_count
+    _finish(result, mapper)
+    return result
+
+
+def ogc_pages(url: str, fetch: FetchJson, opts: BroadbandOptions) -> Iterator[Page]:
+    """Pages of OGC API Features ``/collections/{id}/items``, following
+    ``rel=next`` (relative links resolved against the page's URL)."""
+    next_url: str | None = url
+    params: Mapping[str, Any] | None = {"limit": opts.page_size}
+    visited: set[str] = set()
+    for _ in range(opts.page_limit):
+        if next_url is None:
+            return
+        if next_url in visited:
+            raise BroadbandFormatError(f"OGC API paging loops back to {next_url}")
+        visited.add(next_url)
+        doc = fetch(next_url, params)
+        if not isinstance(doc, Mapping) or doc.get("type") != "FeatureCollection":
+            raise BroadbandFormatError("OGC API Features page is not a FeatureCollection")
+        yield list(doc.get("features") or []), geojson_crs(doc)
+        link = ogc_next_link(doc)
+        next_url, params = (urljoin(next_url, link) if link else None), None
+    if next_url is not None:
+        raise BroadbandFormatError(
+            f"more than page_limit={opts.page_limit} pages; raise page_limit or page_size")
+
+
+def read_ogcapi(url: str, fetch: FetchJson, opts: BroadbandOptions) -> ParseResult:
+    """OGC API Features ``/collections/{id}/items``, following ``rel=next``."""
+    return collect_pages(ogc_pages(url, fetch, opts), opts)
+
+
+def wfs_pages(url: str, fetch: FetchJson, opts: BroadbandOptions) -> Iterator[Page]:
+    """Pages of a WFS 2.0 GetFeature with GeoJSON output, paged by
+    startIndex/count. The URL carries service/request/typeNames (and
+    outputFormat if the server needs a special name for GeoJSON)."""
+    start = 0
+    for _ in range(opts.page_limit):
+        params = {"startIndex": start, "count": opts.page_size}
+        if "outputformat=" not in url.lower():
+            params["outputFormat"] = "application/json"
+        doc = fetch(url, params)
+        if not isinstance(doc, Mapping) or doc.get("type") != "FeatureCollection":
+            raise BroadbandFormatError("WFS answer is not a GeoJSON FeatureCollection")
+        features = list(doc.get("features") or [])
+        yield features, geojson_crs(doc)
+        matched = doc.get("numberMatched")
+        start += len(features)
+        if not features or len(features) < opts.page_size:
+            return
+        if isinstance(matched, int) and start >= matched:
+            return
+    raise BroadbandFormatError(
+        f"more than page_limit={opts.page_limit} pages; raise page_limit or page_size")
+
+
+def read_wfs(url: str, fetch: FetchJson, opts: BroadbandOptions) -> ParseResult:
+    """WFS 2.0 GetFeature with GeoJSON output, paged by startIndex/count."""
+    return collect_pages(wfs_pages(url, fetch, opts), opts)
+
+
+def arcgis_query_url(url: str) -> str:
+    """The layer's ``query`` endpoint for a FeatureServer/MapServer layer URL."""
+    base = url.split("?", 1)[0].rstrip("/")
+    return base if base.endswith("/query") else f"{base}/query"
+
+
+def arcgis_pages(url: str, fetch: FetchJson, opts: BroadbandOptions) -> Iterator[Page]:
+    """Pages of an ArcGIS REST FeatureServer layer ``query``: ``where``,
+    ``outFields=*``, ``f=geojson`` or ``f=json`` (Esri JSON), paged by
+    resultOffset / resultRecordCount while ``exceededTransferLimit`` is true."""
+    query_url = arcgis_query_url(url)
+    offset = 0
+    for _ in range(opts.page_limit):
+        params = {"where": opts.where, "outFields": "*", "returnGeometry": "true",
+                  "outSR": "4326", "f": opts.arcgis_format,
+                  "resultOffset": offset, "resultRecordCount": opts.page_size}
+        doc = fetch(query_url, params)
+        if not isinstance(doc, Mapping):
+            raise BroadbandFormatError("ArcGIS answer is not a JSON object")
+        if "error" in doc:
+            error = doc["error"] if isinstance(doc["error"], Mapping) else {}
+            raise BroadbandFormatError(
+                f"ArcGIS error {error.get('code', '')}: {error.get('message', doc['error'])}")
+        if doc.get("type") == "FeatureCollection":
+            features = list(doc.get("features") or [])
+            crs = geojson_crs(doc)
+            exceeded = bool(doc.get("exceededTransferLimit")
+                            or (doc.get("properties") or {}).get("exceededTransferLimit"))
+        elif "features" in doc:
+            sr = doc.get("spatialReference") or {}
+            wkid = sr.get("latestWkid") or sr.get("wkid")
+            crs = f"EPSG:{3857 if wkid == 102100 else wkid}" if wkid else None
+            features = [{"type": "Feature", "properties": f.get("attributes") or {},
+                         "geometry": esri_to_geojson_geometry(f.get("geometry"))}
+                        for f in doc["features"] if isinstance(f, Mapping)]
+            exceeded = bool(doc.get("exceededTransferLimit"))
+        else:
+            raise BroadbandFormatError("ArcGIS answer has no features")
+        yield features, crs
+        offset += len(features)
+        if not exceeded or not features:
+            return
+    raise BroadbandFormatError(
+        f"more than page_limit={opts.page_limit} pages; raise page_limit or page_size")
+
+
+def read_arcgis(url: str, fetch: FetchJson, opts: BroadbandOptions) -> ParseResult:
+    """ArcGIS REST FeatureServer layer ``query`` (see :func:`arcgis_pages`)."""
+    return collect_pages(arcgis_pages(url, fetch, opts), opts)
+
+
+# --------------------------------------------------------------------------
+# CSV and XLSX
+# --------------------------------------------------------------------------
+
+def decode_text(data: bytes) -> str:
+    """Bytes of a CSV file as text: UTF-8 (with or without BOM), else the
+    encoding charset-normalizer detects (German exports are often cp1252)."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+    best = from_bytes(data).best()
+    if best is None:
+        raise BroadbandFormatError("CSV file is not text in a known encoding")
+    return str(best)
+
+
+def _rows_to_result(header: list[Any], rows: Iterable[Iterable[Any]],
+                    opts: BroadbandOptions, first_line: int) -> ParseResult:
+    names = [str(h).strip() if h is not None else "" for h in header]
+    if not any(names):
+        raise BroadbandFormatError("table has no header row")
+    mapper = _Mapper(opts)
+    if not any(mapper.target(n) and mapper.target(n).startswith(MEASURE_PREFIX) for n in names):
+        raise BroadbandFormatError(
+            "table has no down_fn_hh_<technology>_<Mbit/s> column; map the columns with "
+            "'fields' in the source configuration")
+    result = ParseResult()
+    count = 0
+    for line, row in enumerate(rows, start=first_line):
+        values = list(row)
+        if not any(v not in (None, "") for v in values):
+            continue
+        count += 1
+        props = {name: value for name, value in zip(names, values, strict=False) if name}
+        record, reason = build_record(props, mapper, line)
+        if record is None:
+            result.skipped.append(Skipped(reason or "invalid", row=line,
+                                          feature_id=_raw_id(props, mapper)))
+        else:
+            result.records.append(record)
+    result.stats["rows"] = count
+    _finish(result, mapper)
+    return result
+
+
+def read_csv(data: bytes, opts: BroadbandOptions) -> ParseResult:
+    text = decode_text(data)
+    delimiter = opts.delimiter
+    if delimiter is None:
+        first = text.split("\n", 1)[0]
+        delimiter = max(";,\t|", key=first.count)
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise BroadbandFormatError("CSV file is empty") from None
+    except csv.Error as error:
+        raise BroadbandFormatError(f"CSV file is malformed: {error}") from error
+    try:
+        return _rows_to_result(header, reader, opts, 2)
+    except csv.Error as error:
+        raise BroadbandFormatError(f"CSV file is malformed: {error}") from error
+
+
+def read_xlsx(data: bytes, opts: BroadbandOptions) -> ParseResult:
+    import zipfile
+
+    from openpyxl import load_workbook
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+        raise BroadbandFormatError(f"not a readable XLSX workbook: {error}") from error
+    try:
+        if opts.sheet:
+            if opts.sheet not in workbook.sheetnames:
+                raise BroadbandFormatError(
+                    f"sheet {opts.sheet!r} not found; the workbook has "
+                    f"{', '.join(workbook.sheetnames)}")
+            sheet = workbook[opts.sheet]
+        else:
+            sheet = workbook.worksheets[0]
+        rows = sheet.iter_rows(values_only=True)
+        header = next(rows, None)
+        if header is None:
+            raise BroadbandFormatError("worksheet is empty")
+        return _rows_to_result(list(header), rows, opts, 2)
+    finally:
+        workbook.close()
+
+
+# --------------------------------------------------------------------------
+# GeoPackage (SQLite + GeoPackage binary geometry, no GDAL)
+# --------------------------------------------------------------------------
+
+_ENVELOPE_BYTES = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
+
+
+def gpkg_geometry_to_wkb(blob: bytes) -> bytes | None:
+    """Strip the GeoPackage binary header (``GP``, version, flags, srs_id,
+    envelope) and return the standard WKB; None for an empty geometry."""
+    if blob is None:
+        return None
+    blob = bytes(blob)
+    if len(blob) < 8 or blob[:2] != b"GP":
+        raise BroadbandFormatError("geometry is not in GeoPackage binary format (no 'GP' magic)")
+    flags = blob[3]
+    if flags & 0b0010_0000:
+        raise BroadbandFormatError("GeoPackage extended geometry types are not supported")
+    envelope = (flags >> 1) & 0b111
+    if envelope not in _ENVELOPE_BYTES:
+        raise BroadbandFormatError(f"invalid GeoPackage envelope indicator {envelope}")
+    if flags & 0b0001_0000:
+        return None
+    start = 8 + _ENVELOPE_BYTES[envelope]
+    if len(blob) <= start:
+        raise BroadbandFormatError("truncated GeoPackage geometry")
+    return blob[start:]
+
+
+def make_gpkg_geometry(wkb: bytes, srs_id: int, envelope: tuple | None = None) -> bytes:
+    """Encode WKB as a GeoPackage binary geometry (little endian header,
+    optional xy envelope). Used by the tests and the benchmark."""
+    flags = 0b0000_0001  # little endian
+    env = b""
+    if envelope is not None:
+        flags |= 0b0000_0010
+        env = struct.pack("<4d", *envelope)
+    return b"GP" + bytes([0, flags]) + struct.pack("<i", srs_id) + env + wkb
+
+
+def _open_sqlite(data: bytes) -> sqlite3.Connection:
+    if not data.startswith(b"SQLite format 3\x00"):
+        raise BroadbandFormatError("not a GeoPackage (not an SQLite database file)")
+    con = sqlite3.connect(":memory:")
+    try:
+        con.deserialize(data)
+        con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.DatabaseError as error:
+        con.close()
+        raise BroadbandFormatError(f"corrupt GeoPackage: {error}") from error
+    return con
+
+
+def _gpkg_srs(con: sqlite3.Connection, srs_id: int) -> CRS | None:
+    row = con.execute(
+        "SELECT organization, organization_coordsys_id, definition FROM gpkg_spatial_ref_sys "
+        "WHERE srs_id = ?", (srs_id,)).fetchone()
+    if row is None:
+        raise BroadbandFormatError(f"srs_id {srs_id} missing from gpkg_spatial_ref_sys")
+    organization, code, definition = row
+    if organization and organization.upper() == "EPSG" and code and code > 0:
+        return CRS.from_epsg(int(code))
+    if definition and definition.strip().lower() not in ("", "undefined"):
+        try:
+            return CRS.from_wkt(definition)
+        except Exception as error:  # noqa: BLE001
+            raise BroadbandFormatError(f"unreadable CRS definition for srs_id {srs_id}") from error
+    return None
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+@dataclass
+class GridCells:
+    """A GeoPackage grid layer read column-wise (numpy arrays)."""
+
+    layer: str
+    crs: CRS | None
+    centroids: np.ndarray  # (n, 2) in WGS84
+    households: np.ndarray  # float, nan where unknown
+    measures: dict[str, np.ndarray]  # nan where missing
+    counts: dict[str, np.ndarray]
+    reference_dates: list[str]
+    ags: list[str | None]
+
+
+def read_geopackage(data: bytes, opts: BroadbandOptions) -> tuple[GridCells, ParseResult]:
+    """Read grid cells from a GeoPackage feature table.
+
+    Each cell is validated like a row (range, speed-class order, reference
+    date); invalid cells are skipped and reported. Geometry is reduced to
+    the cell centroid, reprojected to WGS84."""
+    con = _open_sqlite(data)
+    try:
+        return _read_geopackage(con, opts)
+    except sqlite3.DatabaseError as error:
+        raise BroadbandFormatError(f"corrupt or unexpected GeoPackage: {error}") from error
+    finally:
+        con.close()
+
+
+def _read_geopackage(con: sqlite3.Connection, opts: BroadbandOptions
+                     ) -> tuple[GridCells, ParseResult]:
+    tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    missing = {"gpkg_contents", "gpkg_geometry_columns", "gpkg_spatial_ref_sys"} - tables
+    if missing:
+        raise BroadbandFormatError(
+            f"not a GeoPackage: table(s) {', '.join(sorted(missing))} missing")
+    layers = [r[0] for r in con.execute(
+        "SELECT table_name FROM gpkg_contents WHERE data_type = 'features' ORDER BY table_name")]
+    if opts.layer:
+        if opts.layer not in layers:
+            raise BroadbandFormatError(
+                f"layer {opts.layer!r} not found; feature layers: {', '.join(layers) or 'none'}")
+        layer = opts.layer
+    elif len(layers) == 1:
+        layer = layers[0]
+    else:
+        raise BroadbandFormatError(
+            "GeoPackage has " + (f"several feature layers ({', '.join(layers)}); set 'layer'"
+                                 if layers else "no feature layer"))
+    geom_row = con.execute(
+        "SELECT column_name, srs_id FROM gpkg_geometry_columns WHERE table_name = ?",
+        (layer,)).fetchone()
+    if geom_row is None:
+        raise BroadbandFormatError(f"layer {layer!r} has no entry in gpkg_geometry_columns")
+    if layer not in tables:
+        raise BroadbandFormatError(f"layer table {layer!r} is missing")
+    geom_column, srs_id = geom_row
+    crs = crs_from_any(opts.crs) if opts.crs else _gpkg_srs(con, srs_id)
+    cursor = con.execute(f"SELECT * FROM {_quote(layer)}")  # noqa: S608 - quoted identifier
+    columns = [d[0] for d in cursor.description]
+    if geom_column not in columns:
+        raise BroadbandFormatError(f"geometry column {geom_column!r} missing from {layer!r}")
+    mapper = _Mapper(opts)
+    targets = [mapper.target(c) if c != geom_column else None for c in columns]
+    if not any(t and t.startswith(MEASURE_PREFIX) for t in targets):
+        raise BroadbandFormatError(
+            f"layer {layer!r} has no down_fn_hh_<technology>_<Mbit/s> column; map the columns "
+            "with 'fields' in the source configuration")
+    if "ags" not in targets:
+        raise BroadbandFormatError(f"layer {layer!r} has no 'ags' column")
+    geom_index = columns.index(geom_column)
+    prop_columns = [(i, c) for i, c in enumerate(columns) if i != geom_index]
+    result = ParseResult()
+    wkbs: list[bytes] = []
+    records: list[AreaRecord] = []
+    total = 0
+    for total, row in enumerate(cursor, start=1):  # noqa: B007
+        props = {c: row[i] for i, c in prop_columns}
+        record, reason = build_record(props, mapper, total, fallback_id=total)
+        if record is None:
+            result.skipped.append(Skipped(reason or "invalid", row=total))
+            continue
+        try:
+            wkb = gpkg_geometry_to_wkb(row[geom_index])
+        except BroadbandFormatError as error:
+            result.skipped.append(Skipped(f"invalid geometry: {error}", row=total))
+            continue
+        if wkb is None:
+            result.skipped.append(Skipped("empty geometry", row=total))
+            continue
+        wkbs.append(wkb)
+        records.append(record)
+    try:
+        geoms = shapely.from_wkb(np.array(wkbs, dtype=object)) if wkbs else np.array([])
+    except shapely.errors.GEOSException as error:
+        raise BroadbandFormatError(f"corrupt WKB geometry in layer {layer!r}: {error}") from error
+    n = len(records)
+    if n:
+        centroids = shapely.get_coordinates(shapely.centroid(geoms))
+        transformer = transformer_to_wgs84(crs)
+        if transformer is not None:
+            lon, lat = transformer.transform(centroids[:, 0], centroids[:, 1])
+            centroids = np.column_stack([lon, lat])
+    else:
+        centroids = np.zeros((0, 2))
+    measure_names = sorted({m for r in records for m in r.measures})
+    count_names = sorted({c for r in records for c in r.counts})
+    grid = GridCells(
+        layer=layer, crs=crs, centroids=centroids,
+        households=np.array([np.nan if r.households is None else r.households for r in records],
+                            dtype=float),
+        measures={m: np.array([r.measures.get(m, np.nan) for r in records], dtype=float)
+                  for m in measure_names},
+        counts={c: np.array([r.counts.get(c, 0) for r in records], dtype=float)
+                for c in count_names},
+        reference_dates=[r.reference_date for r in records],
+        ags=[r.ags for r in records],
+    )
+    result.stats.update(cells=total, cells_valid=n, layer=layer)
+    _finish(result, mapper, deduplicate_records=False)
+    return grid, result
+
+
+# --------------------------------------------------------------------------
+# Boundaries and aggregation
+# --------------------------------------------------------------------------
+
+@dataclass
+class Boundary:
+    area_id: str
+    name: str
+    level: str
+    geometry: Any  # WGS84
+
+
+def load_boundaries(data: bytes | str | Mapping, level: str = "stadtteil") -> list[Boundary]:
+    """Areas of one level from the boundaries GeoJSON (Stadtbezirke and
+    Stadtteile of Gelsenkirchen). Levels and ids are read from the usual
+    property names (``level``/``type``/``ebene``, ``id``/``key``/``nummer``,
+    ``name``)."""
+    doc = load_json(data)
+    if not isinstance(doc, Mapping) or not isinstance(doc.get("features"), list):
+        raise BroadbandFormatError("boundaries file is not a GeoJSON FeatureCollection")
+    crs = geojson_crs(doc)
+    transformer = transformer_to_wgs84(crs)
+    found = []
+    for index, feature in enumerate(doc["features"], start=1):
+        props = {k.lower(): v for k, v in (feature.get("properties") or {}).items()}
+        feature_level = next((str(props[k]).lower() for k in (
+            "level", "area_level", "type", "ebene", "kind", "typ") if props.get(k)), None)
+        if feature_level is None or level not in feature_level.replace(" ", ""):
+            continue
+        ident = next((props[k] for k in (
+            "area_id", "id", "key", "nummer", "nr", "code", "schluessel") if props.get(k)),
+            feature.get("id") or index)
+        name = next((props[k] for k in ("name", "area_name", "bezeichnung") if props.get(k)),
+                    str(ident))
+        geometry = feature.get("geometry")
+        if not geometry:
+            continue
+        geom = reproject(shape(geometry), transformer)
+        if not geom.is_valid:
+            geom = make_valid(geom)
+        found.append(Boundary(str(ident), str(name), level, geom))
+    if not found:
+        raise BroadbandFormatError(f"boundaries file has no area of level {level!r}")
+    return found
+
+
+def weighted_mean(values: np.ndarray, weights: np.ndarray) -> float | None:
+    """Mean of the non-missing values weighted by ``weights``; None when no
+    value (or no weight) is present."""
+    mask = ~np.isnan(values) & (weights > 0)
+    if not mask.any():
+        return None
+    return float(np.sum(values[mask] * weights[mask]) / np.sum(weights[mask]))
+
+
+def _aggregate_arrays(indices: np.ndarray, grid: GridCells) -> tuple[dict, float | None, dict]:
+    """Household-weighted (else per-cell) means for the cells ``indices``."""
+    households = grid.households[indices]
+    has_households = bool((~np.isnan(households)).any())
+    weights = np.nan_to_num(households, nan=0.0) if has_households else np.ones(len(indices))
+    measures = {}
+    for name, values in grid.measures.items():
+        mean = weighted_mean(values[indices], weights)
+        if mean is not None:
+            measures[name] = round(mean, 4)
+    total_households = float(np.nansum(households)) if has_households else None
+    counts = {name: int(values[indices].sum()) for name, values in grid.counts.items()}
+    return measures, total_households, counts
+
+
+def aggregate_grid(grid: GridCells, parsed: ParseResult, boundaries: list[Boundary],
+                   opts: BroadbandOptions) -> ParseResult:
+    """Aggregate grid cells of the city (``ags``) to Stadtteile (cell
+    centroid in polygon) and to the whole city, per reference date.
+
+    Households weight each cell where household counts exist; where a
+    Stadtteil has none, every cell counts once. Cells of the city whose
+    centroid lies in no Stadtteil count for the city only (reported)."""
+    result = ParseResult(skipped=list(parsed.skipped), notes=list(parsed.notes),
+                         stats=dict(parsed.stats))
+    ags = np.array([(a or "").strip() for a in grid.ags], dtype=object)
+    in_city = ags == opts.ags
+    other = int((~in_city).sum())
+    if other:
+        result.notes.append(f"{other} cell(s) with another ags than {opts.ags} left out")
+    x, y = grid.centroids[:, 0], grid.centroids[:, 1]
+    assigned = np.full(len(ags), -1, dtype=int)
+    for index, boundary in enumerate(boundaries):
+        shapely.prepare(boundary.geometry)
+        inside = shapely.contains_xy(boundary.geometry, x, y) & in_city & (assigned < 0)
+        assigned[inside] = index
+    unassigned = int((in_city & (assigned < 0)).sum())
+    if unassigned:
+        result.notes.append(f"{unassigned} city cell(s) lie in no Stadtteil of the boundaries "
+                            "file; counted for the city figure only")
+    dates = np.array(grid.reference_dates, dtype=object)
+    for date in sorted(set(grid.reference_dates)):
+        of_date = in_city & (dates == date)
+        for index, boundary in enumerate(boundaries):
+            cells = np.nonzero(of_date & (assigned == index))[0]
+            if not len(cells):
+                continue
+            measures, households, counts = _aggregate_arrays(cells, grid)
+            result.records.append(AreaRecord(
+                area_id=boundary.area_id, area_name=boundary.name, area_level="stadtteil",
+                reference_date=date, households=households, measures=measures, counts=counts,
+                geometry=boundary.geometry, aggregated_from=len(cells), ags=opts.ags))
+        cells = np.nonzero(of_date)[0]
+        if len(cells):
+            measures, households, counts = _aggregate_arrays(cells, grid)
+            result.records.append(AreaRecord(
+                area_id=opts.ags, area_name=CITY_NAME, area_level="stadt", reference_date=date,
+                households=households, measures=measures, counts=counts,
+                aggregated_from=len(cells), ags=opts.ags))
+    result.stats["cells_in_city"] = int(in_city.sum())
+    return result
+
+
+def _finest_level(records: list[AreaRecord]) -> str | None:
+    levels = {r.area_level for r in records}
+    for level in ("stadtteil", "stadtbezirk", "grid", "stadt"):
+        if level in levels:
+            return level
+    return None
+
+
+def city_summary(records: list[AreaRecord], reference_date: str | None = None) -> AreaRecord | None:
+    """The whole city at one reference date (default: the latest).
+
+    Uses the source's own city row if there is one; otherwise the
+    household-weighted mean of the finest area level present (each area
+    counts once where no area has a household count). Counts and
+    households are summed."""
+    if not records:
+        return None
+    date = reference_date or max(r.reference_date for r in records)
+    of_date = [r for r in records if r.reference_date == date]
+    city = [r for r in of_date if r.area_level == "stadt"]
+    if city:
+        return city[0]
+    level = _finest_level(of_date)
+    areas = [r for r in of_date if r.area_level == level]
+    if not areas:
+        return None
+    households = np.array([np.nan if r.households is None else r.households for r in areas])
+    has_households = bool((~np.isnan(households)).any())
+    weights = np.nan_to_num(households, nan=0.0) if has_households else np.ones(len(areas))
+    names = sorted({m for r in areas for m in r.measures})
+    measures = {}
+    for name in names:
+        values = np.array([r.measures.get(name, np.nan) for r in areas], dtype=float)
+        mean = weighted_mean(values, weights)
+        if mean is not None:
+            measures[name] = round(mean, 4)
+    counts: dict[str, int] = {}
+    for r in areas:
+        for name, value in r.counts.items():
+            counts[name] = counts.get(name, 0) + value
+    return AreaRecord(
+        area_id=CITY_AGS, area_name=CITY_NAME, area_level="stadt", reference_date=date,
+        households=float(np.nansum(households)) if has_households else None,
+        measures=measures, counts=counts, aggregated_from=len(areas), ags=CITY_AGS)
+
+
+def with_city_rows(records: list[AreaRecord], ags: str = CITY_AGS) -> list[AreaRecord]:
+    """Records plus a computed city row for every reference date that has
+    none, so the DataStore carries the city's trend as well."""
+    out = list(records)
+    for date in sorted({r.reference_date for r in records}):
+        of_date = [r for r in records if r.reference_date == date]
+        if any(r.area_level == "stadt" for r in of_date):
+            continue
+        city = city_summary(of_date, date)
+        if city is not None:
+            city.area_id = ags
+            city.ags = ags
+            out.append(city)
+    return out
+
+
+def _finish(result: ParseResult, mapper: _Mapper, deduplicate_records: bool = True) -> None:
+    result.skipped.extend(mapper.report())
+    if deduplicate_records:
+        deduplicate(result)
+
+
+# --------------------------------------------------------------------------
+# Output: DataStore rows, GeoJSON, CSV
+# --------------------------------------------------------------------------
+
+DATASTORE_FIELDS: list[dict[str, str]] = (
+    [{"id": "area_id", "type": "text"}, {"id": "area_name", "type": "text"},
+     {"id": "area_level", "type": "text"}, {"id": "reference_date", "type": "date"},
+     {"id": "households", "type": "int"}]
+    + [{"id": name, "type": "numeric"} for name in MEASURES]
+    + [{"id": name, "type": "int"} for name in COUNT_FIELDS]
+    + [{"id": "aggregated_from", "type": "int"}]
+)
+DATASTORE_PRIMARY_KEY = ["area_id", "reference_date"]
+
+
+def _household_int(value: float | None) -> int | None:
+    return None if value is None else int(round(value))
+
+
+def record_to_row(record: AreaRecord) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "area_id": record.area_id, "area_name": record.area_name,
+        "area_level": record.area_level, "reference_date": record.reference_date,
+        "households": _household_int(record.households),
+        "aggregated_from": record.aggregated_from,
+    }
+    for name in MEASURES:
+        row[name] = record.measures.get(name)
+    for name in COUNT_FIELDS:
+        row[name] = record.counts.get(name)
+    return row
+
+
+def records_to_rows(records: Iterable[AreaRecord]) -> list[dict[str, Any]]:
+    return [record_to_row(r) for r in sorted(
+        records, key=lambda r: (r.reference_date, LEVELS.index(r.area_level), r.area_id))]
+
+
+def _used_columns(records: list[AreaRecord]) -> list[str]:
+    measures = {m for r in records for m in r.measures}
+    counts = {c for r in records for c in r.counts}
+    return ([m for m in MEASURES if m in measures] + [c for c in COUNT_FIELDS if c in counts])
+
+
+def records_to_geojson(records: list[AreaRecord], attribution: str,
+                       precision: int = 6) -> dict[str, Any]:
+    """A FeatureCollection of the areas with geometry (WGS84)."""
+    features = []
+    for record in records:
+        if record.geometry is None or record.geometry.is_empty:
+            continue
+        geom = shapely.set_precision(record.geometry, 10 ** -precision) \
+            if precision is not None else record.geometry
+        props = {k: v for k, v in record_to_row(record).items() if v is not None}
+        features.append({"type": "Feature", "id": record.area_id,
+                         "geometry": mapping(geom), "properties": props})
+    return {"type": "FeatureCollection", "attribution": attribution, "features": features}
+
+
+def records_to_csv(records: list[AreaRecord]) -> str:
+    """All rows (every reference date) as CSV with the columns in use."""
+    ordered = records_to_rows(records)
+    columns = (["area_id", "area_name", "area_level", "reference_date", "households"]
+               + _used_columns(records) + ["aggregated_from"])
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in ordered:
+        writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+    return out.getvalue()
+
+
+# --------------------------------------------------------------------------
+# Format detection
+# --------------------------------------------------------------------------
+
+def detect_format(url: str, data: bytes | None = None, content_type: str | None = None) -> str:
+    """The source format from the URL, the content type or magic bytes."""
+    path = url.split("?", 1)[0].lower().rstrip("/")
+    query = url.lower()
+    if "/featureserver/" in path or "/mapserver/" in path or path.endswith("/query"):
+        return "arcgis"
+    if "service=wfs" in query:
+        return "wfs"
+    if path.endswith("/items"):
+        return "ogcapi"
+    for suffix, fmt in ((".gpkg", "gpkg"), (".xlsx", "xlsx"), (".csv", "csv"),
+                        (".geojson", "geojson"), (".json", "geojson")):
+        if path.endswith(suffix):
+            return fmt
+    if data is not None:
+        if data.startswith(b"SQLite format 3\x00"):
+            return "gpkg"
+        if data.startswith(b"PK\x03\x04"):
+            return "xlsx"
+        if data.lstrip()[:1] in (b"{", b"["):
+            return "geojson"
+    if content_type:
+        ct = content_type.lower()
+        if "csv" in ct:
+            return "csv"
+        if "json" in ct:
+            return "geojson"
+        if "sqlite" in ct or "geopackage" in ct:
+            return "gpkg"
+        if "spreadsheet" in ct:
+            return "xlsx"
+    if data is not None:
+        return "csv"
+    raise BroadbandFormatError(f"cannot tell the format of {url}; set 'format'")

@@ -1,0 +1,280 @@
+"""Safe HTTP fetching for harvesters.
+
+Every request made on behalf of a harvest source goes through :func:`fetch`:
+
+* only ``http`` and ``https`` URLs, without credentials in the URL;
+* a connect and a read timeout, plus an overall deadline for the download;
+* a byte limit (checked against ``Content-Length`` and while streaming, after
+  decompression, so a gzip bomb is cut off too);
+* redirects are followed by hand, at most ``max_redirects`` times, and every
+  hop is checked again (scheme, host addresses, loops);
+* hosts resolving to loopback, private, link-local, multicast, reserved or
+  cloud metadata addresses are refused unless
+  ``ckanext.gelsenkirchen.harvest.allow_private_addresses`` is true;
+* conditional requests (``If-None-Match`` / ``If-Modified-Since``);
+* HTML error pages served with status 200 are detected by the caller with
+  :func:`looks_like_html`.
+
+Nothing here needs a database; the limits come from CKAN's config only in
+:func:`limits_from_config`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import ipaddress
+import re
+import socket
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+
+DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+REDIRECT_STATUSES = {301, 302, 303, 307, 308}
+# Cloud metadata services that are not covered by "not global" checks
+# everywhere (Alibaba uses a CGNAT address, AWS a ULA for IPv6).
+METADATA_ADDRESSES = {
+    ipaddress.ip_address("169.254.169.254"),
+    ipaddress.ip_address("169.254.170.2"),
+    ipaddress.ip_address("100.100.100.200"),
+    ipaddress.ip_address("fd00:ec2::254"),
+}
+
+
+class FetchError(Exception):
+    """A source could not be fetched; the message says what happened."""
+
+
+@dataclasses.dataclass
+class Limits:
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+    total_timeout: float = 300.0
+    max_bytes: int = DEFAULT_MAX_BYTES
+    max_redirects: int = 5
+    allow_private_addresses: bool = False
+    user_agent: str = "ckanext-gelsenkirchen-harvester (+https://www.gelsenkirchen.de)"
+
+
+def limits_from_config() -> Limits:
+    """The limits configured for this site (see config_declaration.yaml)."""
+    import ckan.plugins.toolkit as tk
+
+    prefix = "ckanext.gelsenkirchen.harvest."
+    return Limits(
+        connect_timeout=float(tk.config.get(prefix + "connect_timeout") or 10),
+        read_timeout=float(tk.config.get(prefix + "read_timeout") or 60),
+        total_timeout=float(tk.config.get(prefix + "total_timeout") or 300),
+        max_bytes=int(tk.config.get(prefix + "max_bytes") or DEFAULT_MAX_BYTES),
+        max_redirects=int(tk.config.get(prefix + "max_redirects") or 5),
+        allow_private_addresses=tk.asbool(tk.config.get(prefix + "allow_private_addresses")),
+    )
+
+
+@dataclasses.dataclass
+class Response:
+    url: str
+    status: int
+    headers: dict[str, str]
+    body: bytes = b""
+    not_modified: bool = False
+
+    @property
+    def etag(self) -> str | None:
+        return self.headers.get("etag")
+
+    @property
+    def last_modified(self) -> str | None:
+        return self.headers.get("last-modified")
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+Resolver = Callable[[str, int], Iterable[str]]
+
+
+def _resolve(host: str, port: int) -> list[str]:
+    try:
+        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    except socket.gaierror as error:
+        raise FetchError(f"the host {host!r} could not be resolved ({error.strerror})") from None
+    return [info[4][0] for info in infos]
+
+
+def address_is_forbidden(address: str) -> bool:
+    """True for addresses a harvester must not connect to by default."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return (ip in METADATA_ADDRESSES or not ip.is_global or ip.is_multicast
+            or ip.is_loopback or ip.is_link_local or ip.is_private or ip.is_reserved
+            or ip.is_unspecified)
+
+
+def check_url(url: str, limits: Limits, resolver: Resolver | None = None) -> None:
+    """Raise FetchError unless ``url`` may be fetched under ``limits``."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise FetchError(f"only http and https URLs are harvested, not {parts.scheme or 'a relative URL'!r}: {url}")
+    if not parts.hostname:
+        raise FetchError(f"the URL has no host: {url}")
+    if parts.username or parts.password:
+        raise FetchError("URLs with credentials (user:password@host) are not harvested")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise FetchError(f"the URL has an invalid port: {url}") from None
+    if limits.allow_private_addresses:
+        return
+    host = parts.hostname
+    try:
+        addresses = [str(ipaddress.ip_address(host))]
+    except ValueError:
+        addresses = list((resolver or _resolve)(host, port))
+    if not addresses:
+        raise FetchError(f"the host {host!r} could not be resolved")
+    for address in addresses:
+        if address_is_forbidden(address):
+            raise FetchError(
+                f"the host {host!r} resolves to {address}, a loopback, private, link-local or "
+                "metadata address; such hosts are refused (see "
+                "ckanext.gelsenkirchen.harvest.allow_private_addresses)")
+
+
+def fetch(url: str, limits: Limits, *, etag: str | None = None,
+          last_modified: str | None = None, accept: str | None = None,
+          session: requests.Session | None = None,
+          resolver: Resolver | None = None) -> Response:
+    """GET ``url`` within ``limits``; raise FetchError with a clear message.
+
+    A ``304 Not Modified`` answer to the conditional request is returned with
+    ``not_modified=True`` and an empty body.
+    """
+    session = session or requests.Session()
+    session.trust_env = False  # no proxies or netrc credentials from the environment
+    headers = {"User-Agent": limits.user_agent, "Accept-Encoding": "gzip, deflate"}
+    if accept:
+        headers["Accept"] = accept
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    deadline = time.monotonic() + limits.total_timeout
+    seen: list[str] = []
+    current = url
+    while True:
+        check_url(current, limits, resolver)
+        if current in seen:
+            raise FetchError(f"redirect loop: {current} was reached twice ({' -> '.join(seen + [current])})")
+        seen.append(current)
+        try:
+            resp = session.get(current, headers=headers, stream=True, allow_redirects=False,
+                               timeout=(limits.connect_timeout, limits.read_timeout))
+        except requests.exceptions.ConnectTimeout:
+            raise FetchError(f"connection to {_host(current)} timed out after "
+                             f"{limits.connect_timeout:g} s") from None
+        except requests.exceptions.ReadTimeout:
+            raise FetchError(f"{_host(current)} did not answer within {limits.read_timeout:g} s "
+                             "(read timeout)") from None
+        except requests.exceptions.TooManyRedirects:
+            raise FetchError(f"too many redirects from {url}") from None
+        except requests.exceptions.ConnectionError as error:
+            raise FetchError(f"could not connect to {_host(current)}: {_reason(error)}") from None
+        except requests.exceptions.RequestException as error:
+            raise FetchError(f"request to {_host(current)} failed: {_reason(error)}") from None
+        if resp.status_code in REDIRECT_STATUSES:
+            location = resp.headers.get("Location")
+            resp.close()
+            if not location:
+                raise FetchError(f"HTTP {resp.status_code} redirect without a Location from {current}")
+            if len(seen) > limits.max_redirects:
+                raise FetchError(f"too many redirects (more than {limits.max_redirects}) starting at {url}")
+            current = urljoin(current, location)
+            continue
+        break
+
+    lowered = {k.lower(): v for k, v in resp.headers.items()}
+    if resp.status_code == 304:
+        resp.close()
+        return Response(url=current, status=304, headers=lowered, not_modified=True)
+    if resp.status_code >= 400 or resp.status_code < 200:
+        resp.close()
+        raise FetchError(f"the source answered HTTP {resp.status_code} {resp.reason or ''}".rstrip()
+                         + f" for {current}")
+    length = lowered.get("content-length")
+    if length and length.isdigit() and int(length) > limits.max_bytes:
+        resp.close()
+        raise FetchError(f"the source is larger than the limit of {_size(limits.max_bytes)} "
+                         f"(Content-Length {_size(int(length))})")
+    chunks: list[bytes] = []
+    total = 0
+    try:
+        for chunk in resp.iter_content(chunk_size=65536):
+            total += len(chunk)
+            if total > limits.max_bytes:
+                raise FetchError(f"the source is larger than the limit of {_size(limits.max_bytes)}; "
+                                 "download stopped")
+            if time.monotonic() > deadline:
+                raise FetchError(f"the download took longer than {limits.total_timeout:g} s")
+            chunks.append(chunk)
+    except requests.exceptions.ChunkedEncodingError:
+        raise FetchError(f"the response from {_host(current)} was truncated "
+                         "(connection closed before the announced length)") from None
+    except requests.exceptions.ContentDecodingError:
+        raise FetchError(f"the response from {_host(current)} could not be decompressed") from None
+    except requests.exceptions.ReadTimeout:
+        raise FetchError(f"{_host(current)} stopped sending within {limits.read_timeout:g} s "
+                         "(read timeout)") from None
+    except requests.exceptions.ConnectionError as error:
+        raise FetchError(f"the connection to {_host(current)} broke off: {_reason(error)}") from None
+    finally:
+        resp.close()
+    return Response(url=current, status=resp.status_code, headers=lowered, body=b"".join(chunks))
+
+
+_HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)[\s>]", re.I | re.S)
+
+
+def looks_like_html(body: bytes, content_type: str = "") -> bool:
+    """True if a body that should be data is an HTML page (e.g. an error page)."""
+    if content_type in ("text/html", "application/xhtml+xml"):
+        return True
+    head = body[:2048].lstrip(b"\xef\xbb\xbf")
+    return bool(_HTML_START.match(head))
+
+
+def html_title(body: bytes) -> str:
+    match = re.search(rb"<title[^>]*>(.*?)</title>", body[:65536], re.I | re.S)
+    if not match:
+        return ""
+    return " ".join(match.group(1).decode("utf-8", "replace").split())[:120]
+
+
+def content_hash(parts: Iterable[bytes | str]) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        data = part.encode("utf-8") if isinstance(part, str) else part
+        digest.update(len(data).to_bytes(8, "big"))
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).netloc or url
+
+
+def _reason(error: Any) -> str:
+    text = str(error)
+    for marker in ("Failed to establish a new connection:", "NameResolutionError", "Connection refused"):
+        if marker in text:
+            return text[text.index(marker):][:200]
+    return text[:200] or error.__class__.__name__
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n} bytes"
