@@ -66,8 +66,8 @@ GERMAN: dict[str, str] = {
         "Bitte geben Sie einen Prozentwert zwischen 0 und 100 ein.",
     "The number connected must not exceed the total.":
         "Die Zahl der angeschlossenen Einrichtungen darf die Gesamtzahl nicht übersteigen.",
-    "Please enter a JSON object of status names and counts, e.g. {\"active\": 3}.":
-        "Bitte geben Sie ein JSON-Objekt aus Status und Anzahl ein, z. B. {\"active\": 3}.",
+    "Please enter a JSON object of status names and counts, e.g. {\"online\": 3}.":
+        "Bitte geben Sie ein JSON-Objekt aus Status und Anzahl ein, z. B. {\"online\": 3}.",
     "Please enter a list of texts.": "Bitte geben Sie eine Liste von Texten ein.",
     "Unknown speed class: {value}.": "Unbekannte Geschwindigkeitsklasse: {value}.",
     "Please enter a checksum in hexadecimal digits.":

@@ -548,10 +548,10 @@ def gelsenkirchen_speed_classes(value: Any, context: dict[str, Any]) -> Any:
 
 
 def gelsenkirchen_status_counts(value: Any, context: dict[str, Any]) -> Any:
-    """A JSON object of status -> count, e.g. {"active": 40, "planned": 3}."""
+    """A JSON object of status -> count, e.g. {"online": 40, "planned": 3}."""
     if _empty(value):
         return value
-    error = msg("Please enter a JSON object of status names and counts, e.g. {\"active\": 3}.")
+    error = msg("Please enter a JSON object of status names and counts, e.g. {\"online\": 3}.")
     try:
         obj = value if isinstance(value, dict) else json.loads(str(value))
     except ValueError:

@@ -294,7 +294,7 @@ def test_lists_and_status_counts():
         val.gelsenkirchen_stadtteile(["Nord"], CTX)  # a Stadtbezirk, not a Stadtteil
     assert json.loads(val.gelsenkirchen_speed_classes(["ge1000", "ge50"], CTX)) == [
         "ge50", "ge1000"]
-    assert json.loads(val.gelsenkirchen_status_counts({"active": 3}, CTX)) == {"active": 3}
+    assert json.loads(val.gelsenkirchen_status_counts({"online": 3}, CTX)) == {"online": 3}
     for bad in ('{"active": -1}', "[1]", '{"a": "3"}'):
         with pytest.raises(tk.Invalid):
             val.gelsenkirchen_status_counts(bad, CTX)
