@@ -6,11 +6,12 @@
 #   make bench-search pgsolr indexing and query benchmark
 #   make bench-broadband broadband harvester benchmark (grid GeoPackage, 10,000-feature GeoJSON)
 #   make bench-harvest WiFi harvester benchmark (10,000-hotspot CSV and GeoJSON)
+#   make bench-pages  page response times, portal theme vs stock CKAN templates
 SHELL := /bin/bash
 PORT ?= 5000
 export PORT
 
-.PHONY: install services test conformance demo stop bench-search bench-broadband bench-harvest lint config-reference
+.PHONY: install services test conformance demo stop bench-search bench-broadband bench-harvest bench-pages lint config-reference
 
 install:
 	@scripts/install.sh
@@ -48,6 +49,9 @@ bench-harvest: install services
 	@source scripts/lib.sh; started=0; url_answers "http://$$PGSOLR_HOST:$$PGSOLR_PORT/solr/ckan/admin/ping" || started=1; \
 	  scripts/pgsolr-ctl.sh start && .venv/bin/python -m ckanext.gelsenkirchen.harvesters.bench $(BENCH_ARGS); \
 	  rc=$$?; [ "$$started" = 1 ] && scripts/pgsolr-ctl.sh stop; exit $$rc
+
+bench-pages: install services
+	@scripts/bench-pages.sh $(BENCH_ARGS)
 
 config-reference: install
 	@.venv/bin/python scripts/config_reference.py > docs/configuration.md

@@ -4,6 +4,28 @@
 # pyproject.toml changed since the last successful install.
 source "$(dirname "$0")/lib.sh"
 command -v python3.11 >/dev/null || die "Python 3.11 is missing: install it (Debian: apt-get install python3.11 python3.11-venv)."
+
+# Browser tests (ckanext/gelsenkirchen/tests/browser) drive Debian's Chromium
+# and inject axe-core from node_modules; test tools never download a browser.
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing Debian's chromium for the browser tests (log: $RUN_DIR/chromium-install.log)"
+    { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; } \
+      >"$RUN_DIR/chromium-install.log" 2>&1 || say "chromium could not be installed (see the log): browser tests will be skipped"
+  else
+    say "/usr/bin/chromium is missing: browser tests will be skipped. Install it as root with: apt-get install chromium"
+  fi
+fi
+npm_stamp="$ROOT/node_modules/.installed-lock"
+if [ ! -f "$ROOT/node_modules/axe-core/axe.min.js" ] || ! cmp -s "$ROOT/package-lock.json" "$npm_stamp"; then
+  if command -v npm >/dev/null; then
+    say "installing the pinned test tools of package-lock.json (axe-core) into node_modules"
+    (cd "$ROOT" && npm ci --no-audit --no-fund >"$RUN_DIR/npm-install.log" 2>&1 && cp package-lock.json "$npm_stamp") \
+      || say "npm ci failed (log: $RUN_DIR/npm-install.log): accessibility tests will be skipped"
+  else
+    say "npm is missing: accessibility tests will be skipped. Install it with: apt-get install npm"
+  fi
+fi
 stamp="$VENV/.installed"
 digest=$(cat "$ROOT/requirements.txt" "$ROOT/dev-requirements.txt" "$ROOT/pyproject.toml" "$ROOT/setup.py" | sha256sum | cut -c1-16)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$digest" ] && [ -x "$VENV/bin/ckan" ]; then

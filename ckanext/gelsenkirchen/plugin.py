@@ -11,6 +11,7 @@ from typing import Any
 
 import ckan.plugins as p
 import ckan.plugins.toolkit as tk
+from ckan.lib.plugins import DefaultTranslation
 
 from ckanext.gelsenkirchen.logic import search as schema_search
 
@@ -21,8 +22,11 @@ LICENSES_FILE = pathlib.Path(__file__).parent / "data" / "licenses-dcat-ap-de.js
 @tk.blanket.config_declarations
 @tk.blanket.helpers
 @tk.blanket.validators
-class GelsenkirchenPlugin(p.SingletonPlugin):
+@tk.blanket.blueprints
+class GelsenkirchenPlugin(p.SingletonPlugin, DefaultTranslation):
     p.implements(p.IConfigurer)
+    # German catalogue in i18n/, domain ckanext-gelsenkirchen (DefaultTranslation)
+    p.implements(p.ITranslation)
     # dataset schemas: search index fields and facets (logic/search.py)
     p.implements(p.IPackageController, inherit=True)
     p.implements(p.IFacets, inherit=True)
@@ -33,6 +37,12 @@ class GelsenkirchenPlugin(p.SingletonPlugin):
         # The dcat-ap.de licence list (with its IRIs) unless the site has its own.
         if not config_.get("licenses_group_url"):
             config_["licenses_group_url"] = LICENSES_FILE.as_uri()
+        # the portal theme: overrides of CKAN's templates (templates/theme), its
+        # stylesheet and scripts (assets/webassets.yaml); off only to compare
+        # with stock CKAN templates (make bench-pages)
+        if tk.asbool(config_.get("ckanext.gelsenkirchen.theme.enabled", True)):
+            tk.add_template_directory(config_, "templates/theme")
+        tk.add_resource("assets", "gelsenkirchen")
 
     # IPackageController
     def before_dataset_index(self, pkg_dict: dict[str, Any]) -> dict[str, Any]:

@@ -5,10 +5,9 @@ import pathlib
 import subprocess
 import sys
 
-import pytest
-
 import ckan.plugins as p
 import ckan.plugins.toolkit as tk
+import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 

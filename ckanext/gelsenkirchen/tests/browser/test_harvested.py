@@ -1,0 +1,83 @@
+"""The theme on data published by the real harvesters: the demo feeds are
+harvested (``ckan harvester run-test``) into the live server's portal and
+the pages show what the harvesters wrote."""
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import pathlib
+import re
+import subprocess
+import sys
+import threading
+
+import pytest
+from playwright.sync_api import expect
+
+from .conftest import ROOT, screenshot
+
+SOURCES = ("wlan-hotspots-stadt", "breitband-stadtteile")
+
+
+@pytest.fixture(scope="module")
+def harvested(live_server, portal) -> dict:
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler,
+                                directory=str(ROOT / "demo/feeds"))
+    feeds = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=feeds.serve_forever, daemon=True)
+    thread.start()
+    try:
+        sources = {s["name"]: s for s in json.loads(
+            (ROOT / "demo/sources.json").read_text(encoding="utf-8"))}
+        datasets = {}
+        for name in SOURCES:
+            source = {**sources[name], "owner_org": portal["org"]["id"],
+                      "url": f"http://127.0.0.1:{feeds.server_address[1]}/{sources[name]['url']}"}
+            try:
+                live_server.action("harvest_source_create", **source)
+            except AssertionError as error:
+                pytest.skip(f"harvester for {name} not available: {str(error)[:300]}")
+            run = subprocess.run(
+                [str(pathlib.Path(sys.executable).with_name("ckan")), "-c", str(live_server.ini),
+                 "harvester", "run-test", name], capture_output=True, text=True, cwd=ROOT,
+                timeout=300)
+            assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+            dataset_name = json.loads(source["config"])["dataset_name"]
+            datasets[name] = live_server.action("package_show", id=dataset_name)
+        return datasets
+    finally:
+        feeds.shutdown()
+
+
+def test_harvested_hotspots_page(page, live_server, harvested):
+    pkg = harvested["wlan-hotspots-stadt"]
+    page.goto(f"{live_server.url}/wifi-hotspots/{pkg['name']}", wait_until="networkidle")
+    rows = page.locator("#gk-hotspot-table tbody tr")
+    expect(rows).to_have_count(int(pkg["hotspot_count"]))
+    expect(page.locator(".gk-marker, .marker-cluster").first).to_be_visible()
+    expect(page.locator(".gk-downloads")).to_contain_text("CSV")
+    expect(page.locator(".gk-downloads")).to_contain_text("GeoJSON")
+    screenshot(page, "harvested-wifi-hotspots")
+
+
+def test_harvested_broadband_page(page, live_server, harvested):
+    pkg = harvested["breitband-stadtteile"]
+    page.goto(f"{live_server.url}/broadband-coverage/{pkg['name']}", wait_until="networkidle")
+    expect(page.locator("#gk-bb-table tbody tr").first).to_be_visible()
+    expect(page.locator("path.leaflet-interactive").first).to_be_attached()
+    # three indicators; FTTH/B from the lowest ftthb speed class that has values
+    expect(page.locator("svg.gk-trend polyline")).to_have_count(3)
+    screenshot(page, "harvested-broadband-coverage")
+
+
+def test_home_figures_come_from_the_harvested_datasets(page, live_server, harvested):
+    wifi, broadband = harvested["wlan-hotspots-stadt"], harvested["breitband-stadtteile"]
+    page.goto(f"{live_server.url}/")
+    hotspots = page.locator('[data-figure="hotspots"]')
+    expect(hotspots.locator(".gk-figure-value")).to_have_text(str(wifi["hotspot_count"]))
+    assert hotspots.locator("a").get_attribute("href").endswith("/" + wifi["name"])
+    gigabit = page.locator('[data-figure="gigabit"] .gk-figure-value').inner_text()
+    assert float(re.sub(r"[^\d,]", "", gigabit).replace(",", ".")) == pytest.approx(
+        float(broadband["households_1gbit_share"]), abs=0.05)
+    screenshot(page, "harvested-home")

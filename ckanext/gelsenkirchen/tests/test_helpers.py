@@ -1,0 +1,92 @@
+"""The theme's helpers (theme_helpers.py): figures, dataset-page data, SVG chart."""
+from __future__ import annotations
+
+import pytest
+
+from ckanext.gelsenkirchen import theme_helpers as th
+
+WIFI_ROWS = [
+    {"id": "1", "name": "Rathaus Buer", "address": "Goldbergstraße 12", "postcode": "45894",
+     "stadtteil": "Buer", "operator": "Stadt", "status": "aktiv", "latitude": 51.577,
+     "longitude": 7.053},
+    {"id": "2", "name": "Ohne Koordinaten", "address": "", "stadtteil": "Horst",
+     "operator": "Freifunk", "status": "aktiv", "latitude": None, "longitude": None},
+]
+BB_ROWS = [
+    {"area_name": a, "area_level": lvl, "reference_date": d, "down_fn_hh_alle_50": v50,
+     "down_fn_hh_alle_1000": v1000, "down_fn_hh_ftthb_10": vf}
+    for a, lvl, d, v50, v1000, vf in [
+        ("Buer", "stadtteil", "2025-06-30", 90, 40, 20), ("Buer", "stadtteil", "2025-12-31", 92, 48, 25),
+        ("Horst", "stadtteil", "2025-12-31", 88, 35, 15), ("Nord", "stadtbezirk", "2025-12-31", 91, 44, 21),
+        ("Gelsenkirchen", "stadt", "2025-12-31", 93.1, 50.2, 31),
+        ("<b>X</b>", "stadtteil", "2025-06-30", 1, 1, 1)]
+]
+PKG = {"type": "x", "resources": [{"id": "r1", "datastore_active": True, "format": "CSV",
+                                    "url": "http://x/dump.csv"},
+                                   {"id": "r2", "format": "GeoJSON", "url": "http://x/a.geojson"}]}
+
+
+@pytest.fixture
+def request_context(app):
+    with app.flask_app.test_request_context(environ_overrides={"CKAN_LANG": "de"}):
+        yield
+
+
+def _rows(rows):
+    def fake(resource_id, **extra):
+        return rows, sorted({k for r in rows for k in r}), len(rows)
+    return fake
+
+
+@pytest.mark.usefixtures("with_plugins", "request_context")
+def test_wifi_page_rows_markers_filter_and_links(monkeypatch):
+    monkeypatch.setattr(th, "_datastore_rows", _rows(WIFI_ROWS))
+    data = th.gelsenkirchen_wifi_page(PKG)
+    assert [c for c, _l in data["columns"]] == ["name", "address", "postcode", "stadtteil",
+                                                "operator", "status"]
+    assert len(data["rows"]) == 2 and len(data["markers"]) == 1
+    assert data["csv_url"] == "http://x/dump.csv" and data["geojson_url"] == "http://x/a.geojson"
+    assert "datastore_search?resource_id=r1" in data["api_url"]
+    assert [r["name"] for r in th.gelsenkirchen_wifi_page(PKG, "freifunk")["rows"]] == [
+        "Ohne Koordinaten"]
+
+
+@pytest.mark.usefixtures("with_plugins", "request_context")
+def test_broadband_page_latest_per_stadtteil_and_city_trend(monkeypatch):
+    monkeypatch.setattr(th, "_datastore_rows", _rows(BB_ROWS))
+    data = th.gelsenkirchen_broadband_page(PKG, "1000")
+    assert data["latest"] == "2025-12-31"
+    assert data["indicator"] == "1000" and data["indicator_column"] == "down_fn_hh_alle_1000"
+    assert [r["area"] for r in data["rows"]] == ["Buer", "Horst"]  # no Stadtbezirk, no city
+    assert data["trend"]["1000"] == [("2025-06-30", 20.5), ("2025-12-31", 50.2)]
+    assert data["trend"]["ftthb"][-1] == ("2025-12-31", 31.0)
+    svg = str(data["trend_svg"])
+    assert svg.startswith("<svg") and svg.count("<polyline") == 3
+    assert "<b>" not in svg
+
+
+@pytest.mark.usefixtures("with_plugins", "request_context")
+def test_trend_svg_escapes_labels():
+    svg = str(th._trend_svg({"50": [("2025-06-30", 10.0)]}, {"50": "<script>x</script>"}))
+    assert "<script>" not in svg and "&lt;script&gt;" in svg
+
+
+@pytest.mark.usefixtures("with_plugins", "request_context")
+def test_numbers_and_dates_in_german():
+    assert th.gelsenkirchen_format_number(1234.56, 1) == "1.234,6"
+    assert th.gelsenkirchen_format_date("2025-12-31") == "31.12.2025"
+    assert th.gelsenkirchen_format_number(None) == ""
+
+
+@pytest.mark.usefixtures("with_plugins", "request_context")
+def test_map_config_defaults_to_basemap_de():
+    cfg = th.gelsenkirchen_map_config()
+    assert cfg["tile_url"].startswith("https://sgx.geodatenzentrum.de/wmts_basemapde/")
+    assert "basemap.de / BKG" in cfg["attribution"] and "{month_year}" not in cfg["attribution"]
+    assert cfg["max_zoom"] == 18
+
+
+@pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index", "request_context")
+def test_key_figures_absent_without_harvested_datasets():
+    th._cache.clear()
+    assert th.gelsenkirchen_key_figures() == []
