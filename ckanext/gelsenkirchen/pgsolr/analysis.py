@@ -18,10 +18,11 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
+from .schema import NGram, ngram_split
+
 # position -> lexemes at that position
 Tokens = list[tuple[int, frozenset[str]]]
 
-_LEXEME_RE = re.compile(r"'((?:[^'\\]|''|\\.)*)'(?::([0-9A-D,]+))?")
 MAX_POS = 16383          # PostgreSQL's largest tsvector position
 MAX_LEXEME_BYTES = 2000  # PostgreSQL limit is 2047 bytes
 POSITION_GAP = 100       # Solr's positionIncrementGap between values
@@ -30,6 +31,7 @@ _ANALYSE_SQL = (
     "SELECT u.i, to_tsvector('simple', u.t)::text, "
     "to_tsvector('english', u.f)::text, to_tsvector('german', u.t)::text "
     "FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS u(t, f, i)")
+_LEXEME_RE = re.compile(r"'((?:[^'\\]|''|\\.)*)'(?::([0-9A-D,]+))?")
 
 
 def fold(text: str) -> str:
@@ -40,6 +42,15 @@ def fold(text: str) -> str:
 
 
 def parse_tsvector(text: str) -> Iterable[tuple[str, list[int]]]:
+    """Lexemes and positions from a tsvector's text output."""
+    if "\\" not in text and "''" not in text:
+        # fast path (no quotes or backslashes inside lexemes):
+        # "'a':1,2 'b':3" splits on quotes into ['', 'a', ':1,2 ', 'b', ':3']
+        parts = text.split("'")
+        for i in range(1, len(parts) - 1, 2):
+            pos = parts[i + 1].strip()[1:]
+            yield parts[i], [int(p.rstrip("ABCD")) for p in pos.split(",")] if pos else []
+        return
     for m in _LEXEME_RE.finditer(text):
         lexeme = m.group(1).replace("''", "'")
         lexeme = re.sub(r"\\(.)", r"\1", lexeme)
@@ -81,7 +92,11 @@ class Analyzer:
                 for vec in vectors:
                     for lexeme, positions in parse_tsvector(vec):
                         for p in positions:
-                            by_pos.setdefault(p, set()).add(lexeme)
+                            lx = by_pos.get(p)
+                            if lx is None:
+                                by_pos[p] = {lexeme}
+                            else:
+                                lx.add(lexeme)
                 out[missing[idx - 1]] = [(p, frozenset(lx)) for p, lx in sorted(by_pos.items())]
             if cache:
                 with self._lock:
@@ -98,11 +113,51 @@ def exact_lexeme(field: str, value: str) -> str | None:
     return key if len(key.encode("utf-8")) <= MAX_LEXEME_BYTES else None
 
 
+def ngram_windows(ng: NGram, value: str) -> list[tuple[str, int]]:
+    """(window, position) for an n-gram field value.
+
+    Rather than every gram of min..max characters, each start offset stores
+    one window of up to ``max`` characters (``edge``: only offset 0 of the
+    value or token). A query token of min..max characters is a gram of the
+    value exactly when it is a prefix of one of these windows, which a
+    tsquery prefix match (``'field:tok':*``) finds through the GIN index.
+    """
+    text = value.lower() if ng.lower else value
+    tokens = [text] if ng.whole else ngram_split(text, ng.split)
+    out: list[tuple[str, int]] = []
+    base = 0
+    for tok in tokens:
+        for i in ([0] if ng.edge else range(len(tok))):
+            window = tok[i:i + ng.max]
+            if len(window) >= ng.min:
+                out.append((window, min(base + i + 1, MAX_POS)))
+        base += len(tok) + 1
+    return out
+
+
+def ngram_query_tokens(ng: NGram, text: str) -> list[str] | None:
+    """Query-time tokens of an n-gram field; None when one of them cannot
+    be a gram (shorter than min or longer than max: no match, as in Solr)."""
+    if ng.query_lower:
+        text = text.lower()
+    tokens = ngram_split(text, ng.query_split)
+    if any(not ng.min <= len(t) <= ng.max for t in tokens):
+        return None
+    return tokens
+
+
 def build_tsvector(fields: dict[str, list[Tokens]],
-                   exact: dict[str, list[str]] | None = None) -> str:
+                   exact: dict[str, list[str]] | None = None,
+                   ngrams: dict[str, tuple[NGram, list[str]]] | None = None) -> str:
     """tsvector literal for a document: field-prefixed lexemes, positions
     offset by POSITION_GAP between the values of a multi-valued field."""
     entries: dict[str, list[int]] = {}
+    for field, (spec, values) in (ngrams or {}).items():
+        for value in values:
+            for window, pos in ngram_windows(spec, value):
+                lst = entries.setdefault(field + ":" + window, [])
+                if len(lst) < 256 and (not lst or lst[-1] != pos):
+                    lst.append(pos)
     for field, values in (exact or {}).items():
         for pos, value in enumerate(values, start=1):
             key = exact_lexeme(field, value)
@@ -110,24 +165,30 @@ def build_tsvector(fields: dict[str, list[Tokens]],
                 entries.setdefault(key, []).append(min(pos, MAX_POS))
     for field, values in fields.items():
         offset = 0
+        prefix = field + ":"
         for tokens in values:
             last = 0
             for pos, lexemes in tokens:
-                p = min(pos + offset, MAX_POS)
+                p = pos + offset
+                if p > MAX_POS:
+                    p = MAX_POS
                 last = pos
                 for lx in lexemes:
-                    key = field + ":" + lx
+                    key = prefix + lx
                     lst = entries.get(key)
                     if lst is None:
                         entries[key] = [p]
-                    elif len(lst) < 256 and lst[-1] != p:
+                    elif lst[-1] != p and len(lst) < 256:
                         lst.append(p)
             offset += last + POSITION_GAP
     parts = []
     for key, positions in entries.items():
-        if len(key.encode("utf-8")) > MAX_LEXEME_BYTES:
+        if len(key) * 4 > MAX_LEXEME_BYTES and len(key.encode("utf-8")) > MAX_LEXEME_BYTES:
             continue
-        parts.append(quote_lexeme(key) + ":" + ",".join(map(str, sorted(set(positions)))))
+        quoted = quote_lexeme(key) if "'" in key or "\\" in key else "'" + key + "'"
+        if len(positions) > 1:
+            positions = sorted(set(positions))
+        parts.append(quoted + ":" + ",".join(map(str, positions)))
     return " ".join(parts)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from . import dates
 from .errors import SolrError, bad_request
-from .schema import BOOL, DATE, FLOAT, INT, STRING, TEXT, Field, Schema
+from .schema import BOOL, DATE, FLOAT, INT, STRING, TEXT, Field, NGram, Schema
 
 
 @dataclass
@@ -26,6 +26,7 @@ class PreparedDoc:
     idx: dict[str, Any] = field(default_factory=dict)
     texts: dict[str, list[str]] = field(default_factory=dict)
     exact: dict[str, list[str]] = field(default_factory=dict)
+    ngrams: dict[str, tuple[NGram, list[str]]] = field(default_factory=dict)
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -123,7 +124,9 @@ def prepare(schema: Schema, doc: dict[str, Any]) -> PreparedDoc:
             out.stored[name] = stored if fld.multi else stored[0]
         if fld.indexed:
             has.append(name)
-            if fld.kind == TEXT:
+            if fld.kind == TEXT and fld.ngram is not None:
+                out.ngrams[name] = (fld.ngram, stored)
+            elif fld.kind == TEXT:
                 out.texts[name] = stored
             else:
                 idx = [c[1] for c in converted]

@@ -16,6 +16,10 @@ _TOKEN_RE = re.compile(
     r"\s*(?:(?P<num>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
     r"|(?P<name>[A-Za-z_][\w.\-]*)|(?P<punct>[(),]))")
 
+# Numeric fields of pgsolr's schema addition (ckanext-spatial solr-bbox) that
+# have their own float8 columns in pgsolr_doc.
+COLUMN_FIELDS = ("minx", "maxx", "miny", "maxy", "bbox_area")
+
 _VARIADIC = {"add": "+", "sum": "+", "mul": "*", "product": "*"}
 _GREATEST = {"max": "GREATEST", "min": "LEAST"}
 MAX_DEPTH = 50
@@ -29,7 +33,32 @@ def field_value_sql(schema: Schema, name: str) -> tuple[str, list[Any]]:
     if field.kind not in NUMERIC or field.multi:
         raise bad_request(
             f"can not use FieldCache on multivalued or non-numeric field: {name}")
+    if name in COLUMN_FIELDS and field.kind in NUMERIC:
+        # a real float8 column (see store.COLUMN_FIELDS): no jsonb lookup per row
+        return f"COALESCE({name}, 0)", []
     return "COALESCE((idx->>%s)::float8, 0)", [name]
+
+
+_NUM = r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
+# ckanext-spatial solr-bbox's overlap ratio (SolrBBoxSearchBackend), spaces removed
+_BBOX_OVERLAP_RE = re.compile(
+    rf"div\(mul\(mul\(max\(0,sub\(min\({_NUM},maxx\),max\({_NUM},minx\)\)\),"
+    rf"max\(0,sub\(min\({_NUM},maxy\),max\({_NUM},miny\)\)\)\),{_NUM}\),"
+    rf"add\({_NUM},mul\(sub\(maxy,miny\),sub\(maxx,minx\)\)\)\)")
+
+
+def overlap_prefilter(text: str, schema: Schema) -> tuple[str, list[Any]] | None:
+    """For solr-bbox's overlap ratio, a cheap condition that every document
+    with a ratio > 0 satisfies: its box intersects the query box. Evaluated
+    on the float columns before the function (a pure prefilter)."""
+    m = _BBOX_OVERLAP_RE.fullmatch(re.sub(r"\s+", "", text))
+    if m is None or float(m.group(5)) <= 0 or any(schema.field(f) is None or schema.field(f).kind not in NUMERIC
+                        for f in COLUMN_FIELDS[:4]):
+        return None
+    qmaxx, qminx, qmaxy, qminy = (float(m.group(i)) for i in range(1, 5))
+    return ("(COALESCE(maxx, 0) > %s AND COALESCE(minx, 0) < %s "
+            "AND COALESCE(maxy, 0) > %s AND COALESCE(miny, 0) < %s)",
+            [qminx, qmaxx, qminy, qmaxy])
 
 
 class _Parser:

@@ -23,9 +23,9 @@ from luqum.exceptions import ParseError
 from luqum.thread import parse as luqum_parse
 
 from . import dates
-from .analysis import Analyzer, exact_lexeme, fold, quote_lexeme, tokens_tsquery
+from .analysis import Analyzer, exact_lexeme, fold, ngram_query_tokens, quote_lexeme, tokens_tsquery
 from .errors import SolrError, bad_request, syntax_error
-from .functions import compile_function
+from .functions import compile_function, overlap_prefilter
 from .schema import BOOL, DATE, FLOAT, INT, NUMERIC, STRING, Field, Schema
 
 MUST, SHOULD, MUST_NOT = "+", "", "-"
@@ -199,13 +199,14 @@ def min_should_match(spec: str | None, n: int) -> int:
     return max(0, min(n, k))
 
 
-def parse_local_params(text: str) -> tuple[dict[str, str], str]:
-    """Split ``{!type k=v ...}rest`` into (params, rest)."""
+def parse_local_params_list(text: str) -> tuple[list[tuple[str, str]], str]:
+    """Split ``{!type k=v k=v2 ...}rest`` into ([(key, value), ...], rest);
+    a bare first word is ``("type", word)``. Keys may repeat."""
     text = text.lstrip()
     if not text.startswith("{!"):
-        return {}, text
+        return [], text
     pos = 2
-    params: dict[str, str] = {}
+    pairs: list[tuple[str, str]] = []
     while True:
         if pos >= len(text):
             raise syntax_error(f"Missing end to unquoted value starting at 2 str='{text}'")
@@ -217,12 +218,20 @@ def parse_local_params(text: str) -> tuple[dict[str, str], str]:
             raise syntax_error(f"Expected identifier at pos {pos} str='{text}'")
         key, sq, dq, bare, flag = m.groups()
         if flag is not None:
-            params.setdefault("type", flag)
+            if not any(k == "type" for k, _ in pairs):
+                pairs.append(("type", flag))
         else:
             val = sq if sq is not None else dq if dq is not None else bare or ""
-            params[key] = re.sub(r"\\(.)", r"\1", val)
+            pairs.append((key, re.sub(r"\\(.)", r"\1", val)))
         pos = m.end()
-    return params, text[pos:]
+    return pairs, text[pos:]
+
+
+def parse_local_params(text: str) -> tuple[dict[str, str], str]:
+    """Split ``{!type k=v ...}rest`` into (params, rest); for a repeated key
+    the last value wins (see parse_local_params_list for all values)."""
+    pairs, rest = parse_local_params_list(text)
+    return dict(pairs), rest
 
 
 def _unescape(value: str) -> str:
@@ -310,7 +319,40 @@ class Compiler:
             return self.dismax(rest, merged, edismax=(qtype == "edismax"))
         if qtype in ("lucene", "standard"):
             return self.lucene(rest, merged)
+        if qtype == "bool":
+            return self.bool_query(parse_local_params_list(text)[0], params)
+        if qtype == "knn":
+            raise bad_request("pgsolr does not support the knn query parser (no dense vector fields)")
         raise bad_request(f"Unknown query parser '{qtype}'")
+
+    def bool_query(self, pairs: list[tuple[str, str]], params: dict[str, Any]) -> Frag:
+        """Solr's BoolQParser: ``must``, ``should``, ``must_not`` and ``filter``
+        (each may repeat) hold sub-queries parsed as lucene, or with their own
+        ``{!...}`` local params. ``filter`` must match but does not score; a
+        query with only must_not clauses means everything except them."""
+        groups: dict[str, list[Frag]] = {"must": [], "should": [], "must_not": [], "filter": []}
+        for key, value in pairs:
+            if key not in groups or not value.strip():
+                continue
+            sub = Compiler(self.schema, self.analyzer, self.cur, self.now)
+            sub._tokens = self._tokens
+            groups[key].append(sub.compile(value, params, is_filter=True))
+        filters = [replace(f, score="0", score_params=[]) for f in groups["filter"]]
+        musts = groups["must"] + filters
+        shoulds, nots = groups["should"], groups["must_not"]
+        if musts:
+            base = _and(musts, nots)
+            if shoulds:
+                opt = _or(shoulds)
+                return replace(
+                    base, score=f"({base.score}) + (CASE WHEN {opt.sql} THEN {opt.score} ELSE 0 END)",
+                    score_params=base.score_params + opt.params + opt.score_params)
+            return base
+        if shoulds:
+            return _and([_or(shoulds)], nots)
+        if nots:
+            return _and([], nots)
+        return MATCH_NONE
 
     def lucene(self, text: str, params: dict[str, Any]) -> Frag:
         if not text.strip():
@@ -405,6 +447,13 @@ class Compiler:
         if not conds:
             conds, params = [f"{sql} IS NOT NULL"], list(prm)
         cond = "COALESCE(" + " AND ".join(conds) + ", FALSE)"
+        low = local.get("l", "")
+        if low not in ("", "*") and (float(low) > 0 or local.get("incl", "true").lower() == "false") \
+                and float(low) >= 0:
+            pre = overlap_prefilter(func, self.schema)
+            if pre is not None:
+                cond = f"({pre[0]} AND {cond})"
+                params = pre[1] + params
         return Frag(cond, params, f"COALESCE({sql}, 0)", list(prm))
 
     # -- tree walking -------------------------------------------------------
@@ -428,7 +477,7 @@ class Compiler:
                     names = [fname] if fname else [f for f, _ in self.default_fields]
                     for name in names:
                         fld = self.schema.field(name)
-                        if fld is not None and fld.is_text:
+                        if fld is not None and fld.is_text and fld.ngram is None:
                             texts.append(_term_text(n))
                             break
                 return
@@ -556,7 +605,22 @@ class Compiler:
             return _ts_frag(quote_lexeme(f"={fld.name}:") + ":*", alt, text=False)
         return _sql_frag("idx @> %s::jsonb", [json.dumps({"_has": [fld.name]})])
 
+    def ngram_term(self, fld: Field, value: str) -> Frag | None:
+        """An n-gram field: every query token must be a gram of the value,
+        i.e. a prefix of one of its stored windows (see ngram_windows)."""
+        assert fld.ngram is not None
+        tokens = ngram_query_tokens(fld.ngram, value)
+        if tokens is None:
+            return MATCH_NONE
+        if not tokens:
+            return None
+        unique = list(dict.fromkeys(tokens))
+        q = " & ".join(quote_lexeme(f"{fld.name}:{t}") + ":*" for t in unique)
+        return _ts_frag(q if len(unique) == 1 else f"({q})")
+
     def text_term(self, fld: Field, value: str, phrase: bool = True, slop: bool = False) -> Frag | None:
+        if fld.ngram is not None:
+            return self.ngram_term(fld, value)
         tokens = self._tokens.get(value)
         if tokens is None:
             tokens = self.analyzer.analyse(self.cur, [value])[value]

@@ -45,6 +45,82 @@ def _bool_attr(el: Element, name: str, default: bool) -> bool:
 
 
 @dataclass(frozen=True)
+class NGram:
+    """N-gram analysis of a TextField type, read from its analyzer chains.
+
+    ``edge``: only leading grams (EdgeNGram*); ``whole``: grams of the whole
+    value (an n-gram *tokenizer*) rather than of each token (an n-gram
+    *filter* after another tokenizer); ``split``: how the tokenizer before an
+    n-gram filter splits ("whitespace", "keyword" or "word").
+    """
+    min: int
+    max: int
+    edge: bool
+    whole: bool
+    split: str
+    lower: bool
+    query_split: str
+    query_lower: bool
+
+
+def _tokenizer_split(cls: str) -> str:
+    name = cls.rsplit(".", 1)[-1]
+    if name.startswith("Whitespace"):
+        return "whitespace"
+    if name.startswith("Keyword"):
+        return "keyword"
+    return "word"
+
+
+def _ngram_of(type_el: Element) -> NGram | None:
+    """The n-gram behaviour of a fieldType, or None when it has no n-gram
+    tokenizer/filter in its index analyzer."""
+    analyzers = [a for a in type_el if isinstance(a.tag, str) and a.tag == "analyzer"]
+    index = next((a for a in analyzers if a.get("type") in (None, "index")), None)
+    query = next((a for a in analyzers if a.get("type") == "query"), index)
+    if index is None:
+        return None
+    tokenizer = next((c for c in index if c.tag == "tokenizer"), None)
+    filters = [c for c in index if c.tag == "filter"]
+    gram_el, whole = None, False
+    if tokenizer is not None and "NGram" in tokenizer.get("class", ""):
+        gram_el, whole = tokenizer, True
+    else:
+        gram_el = next((f for f in filters if "NGram" in f.get("class", "")), None)
+    if gram_el is None:
+        return None
+    cls = gram_el.get("class", "")
+    edge = "EdgeNGram" in cls
+    try:
+        lo = int(gram_el.get("minGramSize", "1"))
+        hi = int(gram_el.get("maxGramSize", "1" if edge else "2"))
+    except ValueError:
+        return None
+
+    def lowers(analyzer: Element | None) -> bool:
+        return analyzer is not None and any(
+            c.tag == "filter" and "LowerCase" in c.get("class", "") for c in analyzer)
+
+    q_tok = next((c for c in query if c.tag == "tokenizer"), None) if query is not None else None
+    if q_tok is not None and "NGram" in q_tok.get("class", ""):
+        q_split = "keyword"   # n-grams at query time too: match the whole text as one gram
+    else:
+        q_split = _tokenizer_split(q_tok.get("class", "")) if q_tok is not None else "whitespace"
+    split = "keyword" if whole else _tokenizer_split(
+        tokenizer.get("class", "") if tokenizer is not None else "")
+    return NGram(min=max(lo, 1), max=max(hi, lo, 1), edge=edge, whole=whole, split=split,
+                 lower=lowers(index), query_split=q_split, query_lower=lowers(query))
+
+
+def ngram_split(text: str, how: str) -> list[str]:
+    if how == "whitespace":
+        return text.split()
+    if how == "keyword":
+        return [text] if text else []
+    return re.findall(r"\w+", text)
+
+
+@dataclass(frozen=True)
 class FieldType:
     name: str
     kind: str
@@ -52,6 +128,7 @@ class FieldType:
     indexed: bool
     stored: bool
     missing: str | None   # "last" / "first" / None (Lucene default)
+    ngram: NGram | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +140,7 @@ class Field:
     stored: bool
     missing: str | None
     default: str | None = None
+    ngram: NGram | None = None
 
     @property
     def is_text(self) -> bool:
@@ -126,6 +204,8 @@ class Schema:
             multi=_bool_attr(el, "multiValued", False),
             indexed=_bool_attr(el, "indexed", True),
             stored=_bool_attr(el, "stored", True), missing=missing)
+        if ft.kind == TEXT:
+            ft = replace(ft, ngram=_ngram_of(el))
         self.types[ft.name] = ft
 
     def _make_field(self, el: Element) -> Field:
@@ -137,7 +217,7 @@ class Schema:
             multi=_bool_attr(el, "multiValued", ft.multi),
             indexed=_bool_attr(el, "indexed", ft.indexed),
             stored=_bool_attr(el, "stored", ft.stored), missing=ft.missing,
-            default=el.get("default"))
+            default=el.get("default"), ngram=ft.ngram)
 
     def field(self, name: str) -> Field | None:
         """The field definition for ``name`` (explicit or dynamic), or None."""

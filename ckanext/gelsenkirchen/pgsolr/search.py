@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from .errors import bad_request
 from .facets import FacetSpec, facet_sql, format_counts, make_spec
-from .functions import compile_function
+from .functions import COLUMN_FIELDS, compile_function
 from .query import Compiler, Frag, _and, parse_local_params
 from .schema import NUMERIC, Schema
 
@@ -223,7 +223,7 @@ class Searcher:
         # and detoasts tsv once per matching row for the ts_rank calls.
         tsv_col = "tsv || ''::tsvector AS tsv" if "tsv" in score_sql else "NULL::tsvector AS tsv"
         cte = (f"WITH m AS MATERIALIZED (SELECT {', '.join(cols)} FROM ("  # noqa: S608 - compiled fragments; all values are bound parameters
-               f"SELECT uid, seq, idx, {tsv_col} FROM pgsolr_doc "
+               f"SELECT uid, seq, idx, {', '.join(COLUMN_FIELDS)}, {tsv_col} FROM pgsolr_doc "
                f"WHERE {' AND '.join(where)} OFFSET 0) AS d)")
         selects = ["(SELECT count(*) FROM m)"]
         sel_params: list[Any] = []

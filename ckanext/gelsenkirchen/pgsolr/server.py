@@ -28,6 +28,8 @@ log = logging.getLogger("pgsolr")
 
 CORE_RE = re.compile(r"^[A-Za-z0-9_\-.]{1,100}$")
 MAX_BODY = 256 * 1024 * 1024
+# Names pgsolr on every response (``ckan gelsenkirchen doctor`` looks for it).
+SERVER_HEADER = "X-Search-Server"
 
 URLS = Map([
     Rule("/solr/admin/cores", endpoint="cores", strict_slashes=False),
@@ -69,6 +71,7 @@ class PgSolrApp:
         request.max_content_length = MAX_BODY
         t0 = time.monotonic()
         response = self.dispatch(request, t0)
+        response.headers[SERVER_HEADER] = "pgsolr"
         log.info("%s %s %s %.1fms", request.method, request.path, response.status_code,
                  (time.monotonic() - t0) * 1000)
         return response(environ, start_response)
@@ -170,7 +173,7 @@ class PgSolrApp:
     def on_ping(self, request: Request, params: MultiDict, t0: float, core: str) -> Response:
         with self.store.connection() as conn, conn.cursor() as cur:
             cur.execute("SELECT 1")
-        return _json({"responseHeader": _header(params, t0), "status": "OK"})
+        return _json({"responseHeader": _header(params, t0), "status": "OK", "server": "pgsolr"})
 
     def on_cores(self, request: Request, params: MultiDict, t0: float) -> Response:
         status = {name: {"name": name, "index": {"numDocs": count}}
@@ -336,6 +339,7 @@ def create_server(dsn: str, host: str = "127.0.0.1", port: int = 8983,
     # werkzeug's own per-request access log would duplicate ours
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     store = Store(dsn, maxconn=maxconn)
-    store.init_schema()
-    app = PgSolrApp(store, schema or load_schema())
+    schema = schema or load_schema()
+    store.init_schema(schema)
+    app = PgSolrApp(store, schema)
     return PgSolrServer(app, host, port)

@@ -21,6 +21,8 @@ from psycopg2.pool import ThreadedConnectionPool
 
 from .analysis import Analyzer, Tokens, build_tsvector
 from .documents import PreparedDoc
+from .functions import COLUMN_FIELDS
+from .schema import Schema
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +48,26 @@ STORAGE_CHECK = """SELECT attstorage FROM pg_attribute
     WHERE attrelid = 'pgsolr_doc'::regclass AND attname = 'idx'"""
 STORAGE_SET = "ALTER TABLE pgsolr_doc ALTER COLUMN idx SET STORAGE MAIN"
 
-UPSERT = """INSERT INTO pgsolr_doc (core, uid, seq, stored, idx, tsv) VALUES %s
+# Storage versions; upgrades run automatically on start (see init_schema).
+#   1: core, uid, seq, stored, idx, tsv
+#   2: + float8 columns for the schema addition's bbox fields (COLUMN_FIELDS),
+#      filled from idx for existing rows
+STORAGE_VERSION = 2
+META_DDL = "CREATE TABLE IF NOT EXISTS pgsolr_meta (key text PRIMARY KEY, value text NOT NULL)"
+
+UPSERT = """INSERT INTO pgsolr_doc (core, uid, seq, stored, idx, tsv,
+    minx, maxx, miny, maxy, bbox_area) VALUES %s
     ON CONFLICT (core, uid) DO UPDATE SET seq = EXCLUDED.seq, stored = EXCLUDED.stored,
-    idx = EXCLUDED.idx, tsv = EXCLUDED.tsv"""
-UPSERT_TEMPLATE = "(%s, %s, nextval('pgsolr_doc_seq'), %s::jsonb, %s::jsonb, %s::tsvector)"
+    idx = EXCLUDED.idx, tsv = EXCLUDED.tsv, minx = EXCLUDED.minx, maxx = EXCLUDED.maxx,
+    miny = EXCLUDED.miny, maxy = EXCLUDED.maxy, bbox_area = EXCLUDED.bbox_area"""
+assert COLUMN_FIELDS == ("minx", "maxx", "miny", "maxy", "bbox_area")
+UPSERT_TEMPLATE = ("(%s, %s, nextval('pgsolr_doc_seq'), %s::jsonb, %s::jsonb, %s::tsvector"
+                   + ", %s::float8" * len(COLUMN_FIELDS) + ")")
+
+
+def _column_value(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
+        else None
 
 
 class Store:
@@ -90,8 +108,10 @@ class Store:
             self.pool.putconn(conn, close=broken)
             self._slots.release()
 
-    def init_schema(self) -> None:
-        """Create tables/indexes if missing; safe when servers start together."""
+    def init_schema(self, schema: Schema | None = None) -> None:
+        """Create tables/indexes if missing and upgrade older storage in
+        place; idempotent, and safe when servers start together (advisory
+        lock, one transaction)."""
         with self.connection() as conn, conn.cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK_KEY,))
             for stmt in DDL:
@@ -99,6 +119,98 @@ class Store:
             cur.execute(STORAGE_CHECK)
             if cur.fetchone()[0] != "m":
                 cur.execute(STORAGE_SET)
+            cur.execute(META_DDL)
+            cur.execute("SELECT value FROM pgsolr_meta WHERE key = 'storage_version'")
+            row = cur.fetchone()
+            version = int(row[0]) if row else 1
+            if version < 2:
+                self._upgrade_2(cur)
+            if version != STORAGE_VERSION:
+                cur.execute("""INSERT INTO pgsolr_meta VALUES ('storage_version', %s)
+                    ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value""",
+                            (str(STORAGE_VERSION),))
+            self._set_compression(cur)
+            self._give_to_database_owner(cur)
+            if schema is not None:
+                self._upgrade_ngrams(cur, schema)
+
+    @staticmethod
+    def _give_to_database_owner(cur: Any) -> None:
+        """pgsolr's tables belong to the database's owner, whoever created
+        them: a server started as a superuser and one started as the owner
+        (e.g. ``make bench-search``) can then share the database."""
+        cur.execute("""SELECT pg_get_userbyid(d.datdba), r.rolsuper
+            FROM pg_database d, pg_roles r
+            WHERE d.datname = current_database() AND r.rolname = current_user""")
+        owner, superuser = cur.fetchone()
+        if not superuser:
+            return
+        for kind, name in (("TABLE", "pgsolr_doc"), ("TABLE", "pgsolr_meta"),
+                           ("SEQUENCE", "pgsolr_doc_seq")):
+            cur.execute("SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = %s::regclass",
+                        (name,))
+            if cur.fetchone()[0] != owner:
+                cur.execute(f'ALTER {kind} {name} OWNER TO "{owner.replace(chr(34), "")}"')
+
+    @staticmethod
+    def _set_compression(cur: Any) -> None:
+        """lz4 for the TOASTed columns (stored, tsv): compresses several times
+        faster than the default pglz, which shows in indexing throughput.
+        Affects new values only; skipped where PostgreSQL lacks lz4."""
+        cur.execute("""SELECT count(*) FROM pg_attribute WHERE attrelid = 'pgsolr_doc'::regclass
+            AND attname IN ('stored', 'tsv') AND attcompression = 'l'""")
+        if cur.fetchone()[0] == 2:
+            return
+        cur.execute("SAVEPOINT pgsolr_lz4")
+        try:
+            cur.execute("ALTER TABLE pgsolr_doc ALTER COLUMN stored SET COMPRESSION lz4, "
+                        "ALTER COLUMN tsv SET COMPRESSION lz4")
+            cur.execute("RELEASE SAVEPOINT pgsolr_lz4")
+        except psycopg2.Error as exc:
+            cur.execute("ROLLBACK TO SAVEPOINT pgsolr_lz4")
+            log.info("lz4 compression not available, keeping pglz: %s", str(exc).strip())
+
+    @staticmethod
+    def _upgrade_2(cur: Any) -> None:
+        for col in COLUMN_FIELDS:
+            cur.execute(f"ALTER TABLE pgsolr_doc ADD COLUMN IF NOT EXISTS {col} float8")
+        sets = ", ".join(
+            f"{c} = CASE WHEN jsonb_typeof(idx->'{c}') = 'number' THEN (idx->>'{c}')::float8 END"
+            for c in COLUMN_FIELDS)
+        cur.execute(f"UPDATE pgsolr_doc SET {sets} WHERE idx ?| %s",  # noqa: S608 - fixed names
+                    (list(COLUMN_FIELDS),))
+        log.info("pgsolr storage upgraded to version 2: %d rows got bbox columns", cur.rowcount)
+
+    @staticmethod
+    def _upgrade_ngrams(cur: Any, schema: Schema) -> None:
+        """Rows written before a field had n-gram analysis (or with other gram
+        sizes) get that field's lexemes rebuilt from its stored values."""
+        for name, fld in schema.fields.items():
+            if fld.ngram is None or not fld.indexed:
+                continue
+            key = f"ngram:{name}:{fld.ngram}"
+            cur.execute("SELECT 1 FROM pgsolr_meta WHERE key = %s", (key,))
+            if cur.fetchone():
+                continue
+            if not fld.stored:
+                log.warning("field %s is not stored: reindex to apply its n-gram analysis", name)
+            else:
+                cur.execute("SELECT core, uid, stored->%s FROM pgsolr_doc WHERE stored ? %s",
+                            (name, name))
+                rows = []
+                for core, uid, value in cur.fetchall():
+                    values = value if isinstance(value, list) else [value]
+                    tsv = build_tsvector({}, None, {name: (fld.ngram, [str(v) for v in values])})
+                    rows.append((core, uid, tsv))
+                psycopg2.extras.execute_values(
+                    cur, """UPDATE pgsolr_doc d SET tsv = ts_delete(d.tsv, ARRAY(
+                        SELECT u.lexeme FROM unnest(d.tsv) AS u
+                        WHERE starts_with(u.lexeme, v.prefix))) || v.t::tsvector
+                        FROM (VALUES %s) AS v(core, uid, t, prefix)
+                        WHERE d.core = v.core AND d.uid = v.uid""",
+                    [r + (name + ":",) for r in rows], page_size=500)
+                log.info("pgsolr: n-gram lexemes of %s rebuilt for %d rows", name, len(rows))
+            cur.execute("INSERT INTO pgsolr_meta VALUES (%s, '1') ON CONFLICT DO NOTHING", (key,))
 
     # -- writes -----------------------------------------------------------
     def add(self, cur: Any, core: str, docs: list[PreparedDoc]) -> None:
@@ -114,9 +226,10 @@ class Store:
         rows = []
         for d in unique.values():
             tsv = build_tsvector({f: [analysed[t] for t in vals] for f, vals in d.texts.items()},
-                                 d.exact)
+                                 d.exact, d.ngrams)
             rows.append((core, d.uid, psycopg2.extras.Json(d.stored),
-                         psycopg2.extras.Json(d.idx), tsv))
+                         psycopg2.extras.Json(d.idx), tsv,
+                         *(_column_value(d.idx.get(c)) for c in COLUMN_FIELDS)))
         psycopg2.extras.execute_values(cur, UPSERT, rows, template=UPSERT_TEMPLATE, page_size=200)
         self._note_changes(len(rows))
 

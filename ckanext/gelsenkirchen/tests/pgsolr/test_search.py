@@ -206,3 +206,38 @@ def test_local_params(corpus: pysolr.Solr) -> None:
                         **{"facet.field": "{!ex=org}organization", "facet.mincount": 1})
     assert ids(res) == ["strassen"]
     assert "organization" in res.facets["facet_fields"]
+
+
+def test_bool_query_parser(corpus: pysolr.Solr) -> None:
+    # Solr's {!bool}: must/should/must_not/filter, repeatable, sub-queries in lucene syntax
+    assert ids(corpus.search("{!bool must=hotspots}", df="text")) == ["wlan"]
+    assert ids(corpus.search("{!type=bool must=beetles}", df="text")) == []
+    assert ids(corpus.search("{!must=hotspots type=bool}", df="text")) == ["wlan"]
+    both = corpus.search("{!bool must=tags:internet must=organization:stadtwerke "
+                         "must_not=name:wlan}", df="text")
+    assert ids(both) == ["glas"]
+    either = corpus.search("{!bool should=name:wlan should=name:parks}", df="text", sort="id asc")
+    assert ids(either) == ["parks", "wlan"]
+    # with a required clause (filter too), should clauses are optional, as in Lucene
+    optional = corpus.search("{!bool should=name:wlan filter=state:active}", df="text",
+                             fl="id,score")
+    assert [d["id"] for d in optional.docs][0] == "wlan" and len(optional.docs) == 3
+    assert sorted(ids(corpus.search("{!bool must_not=state:active}", df="text"))) == ["strassen"]
+    # a clause may carry its own parser
+    assert ids(corpus.search("{!bool must='{!term f=tags}wlan'}", df="text")) == ["wlan"]
+    with pytest.raises(pysolr.SolrError, match="knn"):
+        corpus.search("{!knn f=vector topK=10}[1.0, 2.0]")
+
+
+def test_ngram_fields_follow_the_schema_analyzer(solr: pysolr.Solr) -> None:
+    # CKAN's text_ngram: NGramTokenizer(2..10) + LowerCase at index time,
+    # whitespace + lower case at query time: any 2..10 character substring matches
+    solr.add([make_doc("warandpeace", title="Some public stuff"),
+              make_doc("other", title="Some random Stuff")])
+    query = "name_ngram:{0} OR title_ngram:{0}"
+    assert ids(solr.search(query.format("bli"))) == ["warandpeace"]
+    assert sorted(ids(solr.search(query.format("TUF")))) == ["other", "warandpeace"]
+    assert ids(solr.search(query.format("andpea"))) == ["warandpeace"]
+    assert ids(solr.search(query.format("e"))) == []            # shorter than minGramSize
+    assert ids(solr.search(query.format("warandpeace"))) == []  # longer than maxGramSize
+    assert ids(solr.search("title_ngram:(public AND stuff)")) == ["warandpeace"]

@@ -43,3 +43,28 @@ def test_schema_from_ckan_plus_addition() -> None:
     assert schema.field("foo_date").kind == "date"
     assert "text" in schema.copy_dests("extras_anything")
     assert schema.field("tags").multi and not schema.field("permission_labels").stored
+
+
+def test_ngram_analysis_is_read_from_the_schema() -> None:
+    from ckanext.gelsenkirchen.pgsolr.analysis import ngram_query_tokens, ngram_windows
+    from ckanext.gelsenkirchen.pgsolr.schema import Schema
+
+    ckan = load_schema()
+    spec = ckan.field("title_ngram").ngram
+    assert spec is not None and (spec.min, spec.max, spec.edge, spec.whole) == (2, 10, False, True)
+    assert ckan.field("title").ngram is None and ckan.field("text").ngram is None
+    windows = [w for w, _ in ngram_windows(spec, "Some Public")]
+    assert windows[0] == "some publi" and "blic" in windows and "c" not in windows
+    assert ngram_query_tokens(spec, "BLI") == ["bli"]
+    assert ngram_query_tokens(spec, "x") is None
+
+    # any field name: behaviour comes from the analyzer (an EdgeNGram filter here)
+    edge = Schema("""<schema name="t" version="1.6"><types>
+      <fieldType name="prefixes" class="solr.TextField"><analyzer type="index">
+        <tokenizer class="solr.WhitespaceTokenizerFactory"/>
+        <filter class="solr.EdgeNGramFilterFactory" minGramSize="3" maxGramSize="5"/>
+      </analyzer><analyzer type="query"><tokenizer class="solr.WhitespaceTokenizerFactory"/>
+      </analyzer></fieldType></types>
+      <fields><field name="id" type="prefixes"/></fields></schema>""").field("id").ngram
+    assert edge is not None and edge.edge and not edge.whole and not edge.lower
+    assert [w for w, _ in ngram_windows(edge, "Gelsenkirchen Buer")] == ["Gelse", "Buer"]
