@@ -23,8 +23,15 @@ fi
   "ckan.storage_path=$RUN_DIR/demo-storage" >/dev/null
 
 "$ROOT/scripts/setup-db.sh" "$ini" ckan_default datastore_default
-"$ROOT/scripts/pgsolr-ctl.sh" start
-[ -f "$RUN_DIR/pgsolr.pid" ] && cp "$RUN_DIR/pgsolr.pid" "$DEMO_DIR/pgsolr.pid"
+# make stop stops pgsolr only when this demo started it.
+if url_answers "http://$PGSOLR_HOST:$PGSOLR_PORT/solr/ckan/admin/ping"; then
+  say "a search service already answers on $PGSOLR_HOST:$PGSOLR_PORT: using it"
+else
+  "$ROOT/scripts/pgsolr-ctl.sh" start
+  cp "$RUN_DIR/pgsolr.pid" "$DEMO_DIR/pgsolr.pid"
+fi
+# The index follows the database (also when the database was made anew).
+ckan search-index rebuild >>"$DEMO_DIR/setup.log" 2>&1 || die "ckan search-index rebuild failed (see $DEMO_DIR/setup.log)"
 
 # start_bg NAME COMMAND...: run COMMAND in the background unless NAME runs.
 start_bg() {
@@ -45,11 +52,17 @@ start_bg web "$VENV/bin/ckan" -c "$ini" run --host 127.0.0.1 --port "$PORT" --di
 wait_for_url "http://127.0.0.1:$PORT/api/3/action/status_show" 120 "the portal" "$DEMO_DIR/web.log"
 
 password_file="$DEMO_DIR/admin-password"
+new_password() { "$VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(12))' >"$password_file"; }
 if ! ckan user show admin 2>>"$DEMO_DIR/setup.log" | grep -q "name=admin"; then
-  "$VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(12))' >"$password_file"
+  new_password
   ckan user add admin email=admin@example.org "password=$(cat "$password_file")" >>"$DEMO_DIR/setup.log" 2>&1
   ckan sysadmin add admin >>"$DEMO_DIR/setup.log" 2>&1
   say "created sysadmin admin"
+elif [ ! -f "$password_file" ]; then
+  # the account exists (an earlier demo on these databases): give it a known password
+  new_password
+  ckan user setpass admin -p "$(cat "$password_file")" >>"$DEMO_DIR/setup.log" 2>&1
+  say "set a new password for the existing sysadmin admin"
 fi
 "$VENV/bin/python" "$ROOT/scripts/demo_seed.py" --ini "$ini" --portal "http://127.0.0.1:$PORT" \
   --feeds "http://127.0.0.1:$FEEDS_PORT"
@@ -57,7 +70,7 @@ fi
 cat <<TXT
 
 The Gelsenkirchen demo portal runs at http://127.0.0.1:$PORT
-  login:     admin / $(cat "$password_file" 2>/dev/null || echo '(unchanged from the first run)')
+  login:     admin / $(cat "$password_file")
   started:   $(cd "$DEMO_DIR" && ls ./*.pid | sed 's|./||; s|.pid||' | xargs)
   logs:      $DEMO_DIR/*.log, $RUN_DIR/pgsolr.log
   config:    $ini

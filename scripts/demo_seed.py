@@ -56,16 +56,21 @@ def main() -> int:
         source = {**source, "url": f"{opts.feeds}/{source['url']}", "owner_org": ORG["name"]}
         try:
             action("harvest_source_show", id=source["name"])
+            # harvested on an earlier run; the consumers keep it current
             print(f"==> harvest source {source['name']} exists")
+            continue
         except RuntimeError:
-            try:
-                action("harvest_source_create", **source)
-                print(f"==> registered harvest source {source['name']}")
-            except RuntimeError as error:
-                print(f"==> skipped harvest source {source['name']}: {error}")
-                continue
-        print(f"==> harvesting {source['name']} once")
+            pass
+        try:
+            action("harvest_source_create", **source)
+        except RuntimeError as error:
+            print(f"==> skipped harvest source {source['name']}: {error}")
+            continue
+        print(f"==> registered harvest source {source['name']}; harvesting it once")
         ckan_cli(opts.ini, "harvester", "run-test", source["name"])
+    # Marks the jobs that run-test completed as Finished (ckanext-harvest does
+    # that only here) and queues any new job for the consumers.
+    ckan_cli(opts.ini, "harvester", "run")
     return 0
 
 

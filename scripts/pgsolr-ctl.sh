@@ -16,6 +16,7 @@ case "${1:-}" in
   start)
     if url_answers "$ping"; then
       say "a search service already answers on $PGSOLR_HOST:$PGSOLR_PORT: using it"
+      ours_running || rm -f "$pidfile"
       exit 0
     fi
     say "starting pgsolr on $PGSOLR_HOST:$PGSOLR_PORT (log: $log)"

@@ -28,4 +28,4 @@ say "migrating $ckan_db (CKAN core and plugins)"
 
 say "granting DataStore permissions on $datastore_db"
 "$VENV/bin/ckan" -c "$ini" datastore set-permissions 2>>"$RUN_DIR/migrate.log" \
-  | psql -X -q -v ON_ERROR_STOP=1 -U "$PGADMIN" -d "$datastore_db" >/dev/null
+  | PGOPTIONS="-c client_min_messages=warning" psql -X -q -v ON_ERROR_STOP=1 -U "$PGADMIN" -d "$datastore_db" >/dev/null
