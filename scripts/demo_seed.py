@@ -1,9 +1,10 @@
 """Seed the demo portal through its own action API (idempotent).
 
 Creates the organization "Stadt Gelsenkirchen" and registers the harvest
-sources listed in demo/sources.json for the sample feeds, then runs each
-harvest once. Sources whose harvester plugin is not installed are skipped
-with a message.
+sources listed in demo/sources.json for the sample feeds, then harvests
+them the way a scheduled portal does (ckan harvester run and the gather/fetch
+consumers) and waits for the jobs to finish. Sources whose harvester plugin
+is not installed are skipped with a message.
 """
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ import json
 import pathlib
 import subprocess
 import sys
+import time
 
 import requests
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+HARVEST_WAIT_SECONDS = 240
 ORG = {"name": "stadt-gelsenkirchen", "title": "Stadt Gelsenkirchen",
        "description": "Die Vernetzte Stadt: offene Daten der Stadt Gelsenkirchen."}
 
@@ -52,25 +55,45 @@ def main() -> int:
         print(f"==> created organization {ORG['title']!r}")
 
     sources = json.loads((ROOT / "demo/sources.json").read_text(encoding="utf-8"))
+    registered = []
     for source in sources:
         source = {**source, "url": f"{opts.feeds}/{source['url']}", "owner_org": ORG["name"]}
         try:
-            action("harvest_source_show", id=source["name"])
-            # harvested on an earlier run; the consumers keep it current
+            registered.append(action("harvest_source_show", id=source["name"]))
             print(f"==> harvest source {source['name']} exists")
             continue
         except RuntimeError:
             pass
         try:
-            action("harvest_source_create", **source)
+            created = action("harvest_source_create", **source)
         except RuntimeError as error:
             print(f"==> skipped harvest source {source['name']}: {error}")
             continue
-        print(f"==> registered harvest source {source['name']}; harvesting it once")
-        ckan_cli(opts.ini, "harvester", "run-test", source["name"])
-    # Marks the jobs that run-test completed as Finished (ckanext-harvest does
-    # that only here) and queues any new job for the consumers.
-    ckan_cli(opts.ini, "harvester", "run")
+        registered.append(created)
+        print(f"==> registered harvest source {source['name']}")
+        try:
+            # sends the first job straight to the gather consumer
+            action("harvest_job_create", source_id=created["id"], run=True)
+        except RuntimeError as error:  # a scheduled source may have its job already
+            print(f"    (first job: {error})")
+
+    # The scheduled path an operator's cron runs: `ckan harvester run` sends
+    # new jobs to the gather consumer and marks completed jobs Finished.
+    deadline = time.monotonic() + HARVEST_WAIT_SECONDS
+    pending = {source["id"]: source["name"] for source in registered}
+    while pending and time.monotonic() < deadline:
+        ckan_cli(opts.ini, "harvester", "run")
+        for source_id, name in list(pending.items()):
+            jobs = action("harvest_job_list", source_id=source_id)
+            if jobs and all(job["status"] == "Finished" for job in jobs):
+                stats = jobs[0].get("stats") or {}
+                print(f"==> harvested {name}: {json.dumps(stats, ensure_ascii=False)}")
+                del pending[source_id]
+        if pending:
+            time.sleep(3)
+    for name in pending.values():
+        print(f"==> harvest of {name} has not finished within {HARVEST_WAIT_SECONDS} s: "
+              "see /harvest/ and .run/demo/*-consumer.log")
     return 0
 
 
