@@ -137,14 +137,21 @@ def _latest_of_type(dataset_type: str) -> dict | None:
 
 def _compute_key_figures() -> list[dict]:
     figures: list[dict] = []
-    wifi = _latest_of_type(WIFI_TYPE)
-    if wifi:
-        count = _number(_first(wifi, _WIFI_COUNT_FIELDS))
-        if count is not None:
-            figures.append({"key": "hotspots", "value": int(count), "unit": "",
-                            "dataset": wifi["name"], "type": wifi["type"],
-                            "title": wifi.get("title") or wifi["name"],
-                            "date": _first(wifi, _WIFI_DATE_FIELDS)})
+    # Hotspots are counted over every public hotspot collection (city, Freifunk,
+    # ...): the figure links to the one dataset, or to the list when several.
+    wifi_sets = [d for d in _search(fq=f'+dataset_type:"{WIFI_TYPE}"', rows=1000,
+                                    sort="metadata_modified desc",
+                                    include_private=False)["results"]
+                 if _number(_first(d, _WIFI_COUNT_FIELDS)) is not None]
+    if wifi_sets:
+        dates = [str(d) for d in (_first(w, _WIFI_DATE_FIELDS) for w in wifi_sets) if d]
+        only = wifi_sets[0] if len(wifi_sets) == 1 else None
+        figures.append({"key": "hotspots", "unit": "", "type": WIFI_TYPE,
+                        "value": int(sum(_number(_first(w, _WIFI_COUNT_FIELDS))
+                                         for w in wifi_sets)),
+                        "dataset": only["name"] if only else None,
+                        "title": (only.get("title") or only["name"]) if only else "",
+                        "date": max(dates) if dates else None})
     broadband = _latest_of_type(BROADBAND_TYPE)
     if broadband:
         base = {"dataset": broadband["name"], "type": broadband["type"],
@@ -166,7 +173,8 @@ def gelsenkirchen_key_figures() -> list[dict]:
     """Key figures of the home page, from the newest harvested datasets.
 
     Each: key (hotspots, gigabit, 50mbit, schools), value, unit, dataset
-    (name), type, title, date (reference date); schools may carry total.
+    (name; None for the hotspot total over several datasets, which links to
+    their list), type, title, date (reference date); schools may carry total.
     Empty when no such dataset exists, so the block is left out.
     """
     return _cached("key_figures", _compute_key_figures)
