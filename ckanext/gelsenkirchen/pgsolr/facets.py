@@ -104,6 +104,8 @@ def facet_sql(spec: FacetSpec, core: str) -> tuple[str, list[Any]]:
 
 def format_counts(spec: FacetSpec, rows: Any) -> list[Any]:
     """Flatten to Solr's [v1, c1, v2, c2, ...]."""
+    if spec.field.is_text:  # not faceted (see search.py), also with facet.missing
+        return []
     missing = None
     if spec.missing:
         rows, missing = rows
@@ -118,3 +120,72 @@ def format_counts(spec: FacetSpec, rows: Any) -> list[Any]:
     if missing is not None:
         out.extend([None, int(missing)])
     return out
+
+
+# -- counting over the complement ----------------------------------------
+# For a match set covering most of a core, counting the documents NOT
+# matched is much cheaper: count(m, v) = total(core, v) - count(core \ m, v).
+# The totals are computed once per core write generation (see
+# Store.bump_generation) and read in the same REPEATABLE READ snapshot as the
+# query, so the result is exact.
+
+def complement_ok(spec: FacetSpec) -> bool:
+    """Specs whose counts can be derived from totals (facet.missing needs m)."""
+    return not spec.field.is_text and not spec.missing
+
+
+def _values_sql(spec: FacetSpec, table: str, col: str) -> str:
+    """SELECT v, count(*) over ``table`` whose column ``col`` holds the
+    field's idx value (idx->name for multi-valued fields, idx->>name else);
+    the same expressions as facet_sql."""
+    if spec.field.multi:
+        return (f"SELECT e.v, count(*) AS c FROM {table} AS t, jsonb_array_elements_text("  # noqa: S608 - fixed templates, generated names
+                f"CASE WHEN jsonb_typeof(t.{col}) = 'array' THEN t.{col} ELSE '[]'::jsonb END) "
+                "AS e(v) GROUP BY 1")
+    return f"SELECT t.{col} AS v, count(*) AS c FROM {table} AS t WHERE t.{col} IS NOT NULL GROUP BY 1"  # noqa: S608 - fixed templates
+
+
+def column_expr(spec: FacetSpec) -> tuple[str, list[Any]]:
+    return ("idx->%s", [spec.field.name]) if spec.field.multi else ("idx->>%s", [spec.field.name])
+
+
+def counts_json_sql(spec: FacetSpec, table: str, col: str) -> str:
+    return (f"(SELECT COALESCE(json_agg(json_build_array(v, c)), '[]'::json) "  # noqa: S608 - fixed templates
+            f"FROM ({_values_sql(spec, table, col)}) AS x)")
+
+
+def totals_sql(specs: list[FacetSpec], core: str) -> tuple[str, list[Any]]:
+    """One statement: the core's document count, then [[value, count], ...]
+    over the whole core for each spec."""
+    cols: list[str] = []
+    params: list[Any] = []
+    for i, spec in enumerate(specs):
+        expr, prm = column_expr(spec)
+        cols.append(f"{expr} AS f{i}")
+        params.extend(prm)
+    params.append(core)
+    sql = (f"WITH a AS MATERIALIZED (SELECT {', '.join(cols)} FROM pgsolr_doc WHERE core = %s) "  # noqa: S608 - generated names
+           "SELECT (SELECT count(*) FROM a)"
+           + "".join(", " + counts_json_sql(s, "a", f"f{i}") for i, s in enumerate(specs)))
+    return sql, params
+
+
+def from_complement(spec: FacetSpec, totals: dict[str, int], comp: Any) -> list[list[Any]]:
+    """The rows facet_sql would return, from the core totals and the counts
+    over the complement of the match set."""
+    counts = dict(totals)
+    for v, c in comp:
+        counts[v] -= int(c)
+    floor = max(spec.mincount, 0)
+    # mincount <= 0: every value of the core, as facet_sql's UNION ALL
+    items = [(v, c) for v, c in counts.items() if c >= floor]
+    if spec.prefix:
+        items = [(v, c) for v, c in items if v.startswith(spec.prefix)]
+    # COLLATE "C" orders by UTF-8 bytes, i.e. by code point, as Python does
+    if spec.sort == "count":
+        items.sort(key=lambda vc: (-vc[1], vc[0]))
+    else:
+        items.sort(key=lambda vc: vc[0])
+    offset = max(spec.offset, 0)
+    end = None if spec.limit < 0 else offset + spec.limit
+    return [[v, c] for v, c in items[offset:end]]

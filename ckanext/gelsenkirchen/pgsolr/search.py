@@ -8,16 +8,31 @@ from __future__ import annotations
 
 import fnmatch
 import re
+import threading
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from .errors import bad_request
-from .facets import FacetSpec, facet_sql, format_counts, make_spec
+from .facets import (
+    FacetSpec,
+    column_expr,
+    complement_ok,
+    counts_json_sql,
+    facet_sql,
+    format_counts,
+    from_complement,
+    make_spec,
+    totals_sql,
+)
 from .functions import COLUMN_FIELDS, compile_function
 from .query import Compiler, Frag, _and, parse_local_params
 from .schema import NUMERIC, Schema
 
 MAX_ROWS = 1_000_000
+# facet totals of a core are computed (once per write generation) after a
+# query matched at least this many documents
+TOTALS_MIN_MATCHES = 1000
+TOTALS_CACHE_SIZE = 256
 
 
 class Params(Protocol):
@@ -104,12 +119,44 @@ class Searcher:
     def __init__(self, schema: Schema, store: Any):
         self.schema = schema
         self.store = store
+        # (core, field) -> (generation, documents in core, {value: count})
+        self._totals: dict[tuple[str, str], tuple[int, int, dict[str, int]]] = {}
+        self._totals_lock = threading.Lock()
 
     def search(self, core: str, params: Params) -> dict[str, Any]:
         with self.store.connection() as conn, conn.cursor() as cur:
-            return self._search(cur, core, params)
+            gen = None
+            # JIT compilation (triggered by the planner's cost estimate for
+            # the one-statement search) costs ~100 ms and never pays off here
+            if str(params.get("facet") or "false").lower() in ("true", "on", "1", "yes") \
+                    and params.getlist("facet.field"):
+                # one snapshot for the generation, the totals and the query
+                cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; "
+                            "SET LOCAL jit = off")
+                gen = self.store.generation(cur, core)
+            else:
+                cur.execute("SET LOCAL jit = off")
+            return self._search(cur, core, params, gen)
 
-    def _search(self, cur: Any, core: str, params: Params) -> dict[str, Any]:
+    def _cached_totals(self, core: str, name: str, gen: int) -> tuple[int, dict[str, int]] | None:
+        with self._totals_lock:
+            hit = self._totals.get((core, name))
+        if hit is None or hit[0] != gen:
+            return None
+        return hit[1], hit[2]
+
+    def _load_totals(self, cur: Any, core: str, gen: int, specs: list[FacetSpec]) -> None:
+        sql, prm = totals_sql(specs, core)
+        cur.execute(sql, prm)
+        row = cur.fetchone()
+        n = int(row[0])
+        with self._totals_lock:
+            if len(self._totals) >= TOTALS_CACHE_SIZE:
+                self._totals.clear()
+            for spec, counts in zip(specs, row[1:], strict=True):
+                self._totals[(core, spec.field.name)] = (gen, n, {v: int(c) for v, c in counts})
+
+    def _search(self, cur: Any, core: str, params: Params, gen: int | None = None) -> dict[str, Any]:
         schema = self.schema
         plain = {k: params.get(k) for k in ("df", "q.op", "qf", "mm", "tie", "defType", "q.alt")
                  if params.get(k) is not None}
@@ -225,6 +272,25 @@ class Searcher:
         cte = (f"WITH m AS MATERIALIZED (SELECT {', '.join(cols)} FROM ("  # noqa: S608 - compiled fragments; all values are bound parameters
                f"SELECT uid, seq, idx, {', '.join(COLUMN_FIELDS)}, {tsv_col} FROM pgsolr_doc "
                f"WHERE {' AND '.join(where)} OFFSET 0) AS d)")
+        # facets whose core totals are cached for this generation: counted
+        # over the complement (core minus m) when m holds most of the core
+        totals: dict[int, tuple[int, dict[str, int]]] = {}
+        if gen is not None:
+            for i, spec in enumerate(specs):
+                if complement_ok(spec):
+                    hit = self._cached_totals(core, spec.field.name, gen)
+                    if hit is not None:
+                        totals[i] = hit
+        comp_params: list[Any] = []
+        if totals:
+            comp_cols = []
+            for i in totals:
+                expr, prm = column_expr(specs[i])
+                comp_cols.append(f"{expr} AS f{i}")
+                comp_params.extend(prm)
+            cte += (f", comp AS MATERIALIZED (SELECT {', '.join(comp_cols)} FROM pgsolr_doc AS c "  # noqa: S608 - generated names
+                    "WHERE c.core = %s AND NOT EXISTS (SELECT 1 FROM m WHERE m.uid = c.uid))")
+            comp_params.append(core)
         selects = ["(SELECT count(*) FROM m)"]
         sel_params: list[Any] = []
         if rows > 0:
@@ -240,20 +306,33 @@ class Searcher:
             selects.append("(SELECT max(score) FROM m)")
         else:
             selects.append("NULL")
-        for spec in specs:
+        for i, spec in enumerate(specs):
             if spec.field.is_text:
                 selects.append("'[]'::json")
                 continue
             sql, prm = facet_sql(spec, core)
+            if i in totals:
+                # CASE evaluates only the branch taken (subqueries are lazy)
+                comp_sql = counts_json_sql(spec, "comp", f"f{i}")
+                sql = ("CASE WHEN (SELECT count(*) FROM m) * 2 > %s THEN "  # noqa: S608 - generated
+                       f"json_build_object('comp', {comp_sql}) ELSE {sql} END")
+                prm = [totals[i][0]] + prm
             selects.append(sql)
             sel_params.extend(prm)
         for i in range(len(facet_queries)):
             selects.append(f"(SELECT count(*) FROM m WHERE q{i})")  # noqa: S608 - generated column name
         sql = cte + " SELECT " + ", ".join(selects)
-        cur.execute(sql, col_params + where_params + sel_params)
+        cur.execute(sql, col_params + where_params + comp_params + sel_params)
         row = cur.fetchone()
         num_found, page, max_score = row[0], row[1], row[2]
-        facet_rows = row[3:3 + len(specs)]
+        facet_rows = list(row[3:3 + len(specs)])
+        for i, (_n, counts) in totals.items():
+            if isinstance(facet_rows[i], dict):
+                facet_rows[i] = from_complement(specs[i], counts, facet_rows[i]["comp"])
+        if gen is not None and num_found >= TOTALS_MIN_MATCHES:
+            todo = [s for i, s in enumerate(specs) if complement_ok(s) and i not in totals]
+            if todo:
+                self._load_totals(cur, core, gen, todo)
         fq_counts = row[3 + len(specs):]
 
         docs = []

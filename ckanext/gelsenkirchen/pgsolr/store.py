@@ -41,6 +41,13 @@ DDL = [
     "CREATE INDEX IF NOT EXISTS pgsolr_doc_tsv_gin ON pgsolr_doc USING gin (tsv)",
     "CREATE INDEX IF NOT EXISTS pgsolr_doc_core_seq ON pgsolr_doc (core, seq)",
 ]
+# Per-core write generation (storage version 3): bumped in the writing
+# transaction before any document row of the core is touched, so readers
+# can key caches (facet totals) on it; see Store.bump_generation.
+GEN_DDL = """CREATE TABLE IF NOT EXISTS pgsolr_core_gen (
+    core text PRIMARY KEY, gen bigint NOT NULL)"""
+BUMP_GEN = """INSERT INTO pgsolr_core_gen VALUES (%s, 1)
+    ON CONFLICT (core) DO UPDATE SET gen = pgsolr_core_gen.gen + 1"""
 # idx is read for nearly every matching row (filters, sort keys, facets):
 # keep it uncompressed in the heap tuple (MAIN only compresses as a last
 # resort) while the big tsv/stored values are compressed and moved to TOAST.
@@ -52,7 +59,8 @@ STORAGE_SET = "ALTER TABLE pgsolr_doc ALTER COLUMN idx SET STORAGE MAIN"
 #   1: core, uid, seq, stored, idx, tsv
 #   2: + float8 columns for the schema addition's bbox fields (COLUMN_FIELDS),
 #      filled from idx for existing rows
-STORAGE_VERSION = 2
+#   3: + pgsolr_core_gen (per-core write generation)
+STORAGE_VERSION = 3
 META_DDL = "CREATE TABLE IF NOT EXISTS pgsolr_meta (key text PRIMARY KEY, value text NOT NULL)"
 
 UPSERT = """INSERT INTO pgsolr_doc (core, uid, seq, stored, idx, tsv,
@@ -125,6 +133,9 @@ class Store:
             version = int(row[0]) if row else 1
             if version < 2:
                 self._upgrade_2(cur)
+            if version < 3:
+                cur.execute(GEN_DDL)
+                log.info("pgsolr storage upgraded to version 3: per-core write generations")
             if version != STORAGE_VERSION:
                 cur.execute("""INSERT INTO pgsolr_meta VALUES ('storage_version', %s)
                     ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value""",
@@ -146,7 +157,7 @@ class Store:
         if not superuser:
             return
         for kind, name in (("TABLE", "pgsolr_doc"), ("TABLE", "pgsolr_meta"),
-                           ("SEQUENCE", "pgsolr_doc_seq")):
+                           ("TABLE", "pgsolr_core_gen"), ("SEQUENCE", "pgsolr_doc_seq")):
             cur.execute("SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = %s::regclass",
                         (name,))
             if cur.fetchone()[0] != owner:
@@ -213,7 +224,24 @@ class Store:
             cur.execute("INSERT INTO pgsolr_meta VALUES (%s, '1') ON CONFLICT DO NOTHING", (key,))
 
     # -- writes -----------------------------------------------------------
+    @staticmethod
+    def bump_generation(cur: Any, core: str) -> None:
+        """Count a write to ``core`` in its generation. Called before the
+        write touches any document row: the generation row is then always the
+        first lock a writing transaction takes on a core, so concurrent
+        writers queue there instead of deadlocking."""
+        cur.execute(BUMP_GEN, (core,))
+
+    @staticmethod
+    def generation(cur: Any, core: str) -> int:
+        cur.execute("SELECT gen FROM pgsolr_core_gen WHERE core = %s", (core,))
+        row = cur.fetchone()
+        return int(row[0]) if row else 0
+
     def add(self, cur: Any, core: str, docs: list[PreparedDoc]) -> None:
+        if not docs:
+            return
+        self.bump_generation(cur, core)
         # the last version of a uniqueKey in one batch wins, as in Solr
         unique: dict[str, PreparedDoc] = {}
         for d in docs:
@@ -254,11 +282,13 @@ class Store:
                     self._changed = 0
 
     def delete_ids(self, cur: Any, core: str, ids: list[str]) -> int:
+        self.bump_generation(cur, core)
         cur.execute("DELETE FROM pgsolr_doc WHERE core = %s AND uid = ANY(%s)", (core, ids))
         self._note_changes(cur.rowcount)
         return cur.rowcount
 
     def delete_where(self, cur: Any, core: str, sql: str, params: list[Any]) -> int:
+        self.bump_generation(cur, core)
         cur.execute("DELETE FROM pgsolr_doc WHERE core = %s AND " + sql,  # noqa: S608 - compiled fragment, values are bound
                     [core] + params)
         self._note_changes(cur.rowcount)

@@ -199,6 +199,16 @@ def test_facet_limit_mincount_sort_per_field(corpus: pysolr.Solr) -> None:
     assert ff["tags"] == ["internet", 2]
 
 
+def test_facet_on_a_text_field_is_empty_not_an_error(corpus: pysolr.Solr) -> None:
+    # Solr facets text fields by their tokens; pgsolr answers with no values,
+    # with and without facet.missing, never with a server error.
+    for extra in ({}, {"facet.missing": "true"}):
+        ff = corpus.search("*:*", facet="true", **{"facet.field": ["title", "tags"], **extra}) \
+            .facets["facet_fields"]
+        assert ff["title"] == []
+        assert ff["tags"][:2] == ["internet", 2]
+
+
 def test_local_params(corpus: pysolr.Solr) -> None:
     assert ids(corpus.search("{!lucene}name:wlan")) == ["wlan"]
     assert ids(corpus.search("{!dismax qf=title}hotspots")) == ["wlan"]
