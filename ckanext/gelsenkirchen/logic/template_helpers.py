@@ -6,12 +6,12 @@ validators (``logic/vocabularies.py``, ``logic/areas.py``).
 """
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ckanext.gelsenkirchen.logic import areas
 from ckanext.gelsenkirchen.logic import vocabularies as v
 from ckanext.gelsenkirchen.logic.messages import current_lang
+from ckanext.gelsenkirchen.logic.validators import gelsenkirchen_json_output
 
 __all__ = [
     "gelsenkirchen_theme_choices",
@@ -111,12 +111,7 @@ def gelsenkirchen_license_label(value: str | None, lang: str | None = None) -> s
 
 def gelsenkirchen_json_value(value: Any) -> Any:
     """Stored JSON (a list or an object) as a Python value; else unchanged."""
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
+    return gelsenkirchen_json_output(value)
 
 
 FACET_TITLES: dict[str, tuple[str, str]] = {

@@ -140,6 +140,22 @@ def _or(frags: list[Frag]) -> Frag:
                 [x for p in parts for x in p.score_params])
 
 
+def _boolean(musts: list[Frag], shoulds: list[Frag], nots: list[Frag]) -> Frag:
+    """Lucene's BooleanQuery: required clauses match and score; optional ones
+    only add to the score once a required clause exists, else one must match."""
+    if musts:
+        base = _and(musts, nots)
+        if shoulds:
+            opt = _or(shoulds)
+            return replace(
+                base, score=f"({base.score}) + (CASE WHEN {opt.sql} THEN {opt.score} ELSE 0 END)",
+                score_params=base.score_params + opt.params + opt.score_params)
+        return base
+    if shoulds:
+        return _and([_or(shoulds)], nots)
+    return _and([], nots)
+
+
 def _at_least(frags: list[Frag], k: int) -> Frag:
     """At least ``k`` of ``frags`` must match (dismax mm)."""
     n = len(frags)
@@ -340,18 +356,8 @@ class Compiler:
         filters = [replace(f, score="0", score_params=[]) for f in groups["filter"]]
         musts = groups["must"] + filters
         shoulds, nots = groups["should"], groups["must_not"]
-        if musts:
-            base = _and(musts, nots)
-            if shoulds:
-                opt = _or(shoulds)
-                return replace(
-                    base, score=f"({base.score}) + (CASE WHEN {opt.sql} THEN {opt.score} ELSE 0 END)",
-                    score_params=base.score_params + opt.params + opt.score_params)
-            return base
-        if shoulds:
-            return _and([_or(shoulds)], nots)
-        if nots:
-            return _and([], nots)
+        if musts or shoulds or nots:
+            return _boolean(musts, shoulds, nots)
         return MATCH_NONE
 
     def lucene(self, text: str, params: dict[str, Any]) -> Frag:
@@ -513,18 +519,7 @@ class Compiler:
         return musts, shoulds, nots
 
     def _bool(self, operands: Iterable[tree.Item], default: str, fname: str | None) -> Frag:
-        musts, shoulds, nots = self._clauses(operands, default, fname)
-        if musts:
-            base = _and(musts, nots)
-            if shoulds:
-                opt = _or(shoulds)
-                return replace(
-                    base, score=f"({base.score}) + (CASE WHEN {opt.sql} THEN {opt.score} ELSE 0 END)",
-                    score_params=base.score_params + opt.params + opt.score_params)
-            return base
-        if shoulds:
-            return _and([_or(shoulds)], nots)
-        return _and([], nots)
+        return _boolean(*self._clauses(operands, default, fname))
 
     def node(self, n: tree.Item, fname: str | None) -> Frag | None:
         if isinstance(n, (tree.Group, tree.FieldGroup)):
