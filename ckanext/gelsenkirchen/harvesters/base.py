@@ -187,6 +187,27 @@ BASE_CONFIG_KEYS: dict[str, ConfigKey] = {
 }
 
 
+# ---------------------------------------------------------------- source checks (pure)
+
+def check_wfs_exception(data: bytes) -> None:
+    """A WFS/OWS ExceptionReport (XML, often with status 200) -> ParseError."""
+    head = data.lstrip()[:1]
+    if head != b"<":
+        return
+    from defusedxml import ElementTree
+    from defusedxml.common import DefusedXmlException
+
+    try:
+        root = ElementTree.fromstring(data)
+    except (ElementTree.ParseError, DefusedXmlException) as error:
+        raise ParseError(f"the source sent XML that could not be read safely ({error})") from None
+    texts = [" ".join((el.text or "").split()) for el in root.iter()
+             if el.tag.endswith("ExceptionText") and el.text]
+    if texts or root.tag.endswith("ExceptionReport"):
+        raise ParseError("the WFS answered with an exception: " + ("; ".join(texts) or root.tag))
+    raise ParseError("the source sent XML, not GeoJSON (ask for outputFormat=application/json)")
+
+
 # ---------------------------------------------------------------- exports (pure)
 
 def rows_to_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> bytes:

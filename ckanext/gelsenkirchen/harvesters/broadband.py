@@ -22,7 +22,6 @@ import dataclasses
 import datetime
 import decimal
 import functools
-import io
 import json
 import logging
 import os
@@ -43,6 +42,8 @@ from ckanext.gelsenkirchen.harvesters.base import (
     Snapshot,
     SnapshotHarvester,
     check_crs,
+    check_wfs_exception,
+    rows_to_csv,
 )
 from ckanext.gelsenkirchen.harvesters.report import Report
 
@@ -199,14 +200,7 @@ def merge_history(published: Sequence[dict[str, Any]],
 def rows_csv(rows: Sequence[dict[str, Any]]) -> bytes:
     """All rows, with the columns some row uses."""
     used = {k for r in rows for k in r}
-    columns = [c for c in COLUMNS if c in used and c != "id"]
-    out = io.StringIO()
-    import csv
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow(["" if row.get(c) is None else row.get(c) for c in columns])
-    return out.getvalue().encode("utf-8")
+    return rows_to_csv(rows, [c for c in COLUMNS if c in used and c != "id"])
 
 
 def rows_geojson(rows: Sequence[dict[str, Any]], geometries: dict[str, Any],
@@ -391,7 +385,6 @@ class BroadbandCoverageHarvester(SnapshotHarvester):
                                       accept="application/geo+json, application/json")
             pages.append(response)
             if fmt == "wfs":
-                from ckanext.gelsenkirchen.harvesters.wifi import check_wfs_exception
                 check_wfs_exception(response.body)
             return bf.load_json(response.body)
 

@@ -22,19 +22,12 @@ memory (RSS high-water mark of this process) and where the time goes.
 from __future__ import annotations
 
 import argparse
-import fcntl
-import functools
-import http.server
 import json
 import os
 import random
-import resource
 import sqlite3
 import sys
-import tempfile
-import threading
 import time
-import uuid
 from typing import Any
 
 import numpy as np
@@ -42,10 +35,7 @@ import shapely
 from pyproj import Transformer
 
 from ckanext.gelsenkirchen.harvesters import broadband_formats as bf
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
-    __file__)))))
-LOCK_PATH = os.path.join(tempfile.gettempdir(), "ckanext-gelsenkirchen-tests.lock")
+from ckanext.gelsenkirchen.harvesters.bench_support import ROOT, print_peak, serve_and_harvest
 
 
 def _measures(rnd: random.Random) -> dict[str, float]:
@@ -136,22 +126,6 @@ def make_geojson(features: int = 10000, seed: int = 7) -> bytes:
                       separators=(",", ":")).encode("utf-8")
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-def _serve(directory: str) -> tuple[http.server.ThreadingHTTPServer, int]:
-    handler = functools.partial(_Quiet, directory=directory)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, server.server_address[1]
-
-
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def pure_breakdown(gpkg: bytes, geojson: bytes) -> dict[str, float]:
     """Where the parse time goes, measured on the pure functions alone."""
     from ckanext.gelsenkirchen.harvesters import broadband
@@ -176,58 +150,6 @@ def pure_breakdown(gpkg: bytes, geojson: bytes) -> dict[str, float]:
     return times
 
 
-def run_harvests(ini: str, urls: dict[str, str]) -> dict[str, dict[str, Any]]:
-    import ckan.plugins.toolkit as tk
-    from ckan.cli import load_config
-    from ckan.config.middleware import make_app
-    from ckan.tests import factories
-    from ckanext.harvest import queue
-    from ckanext.harvest.model import HarvestJob, HarvestObject, HarvestSource
-    from ckanext.harvest.tests import factories as harvest_factories
-    from ckanext.harvest.tests.lib import run_harvest_job
-
-    app = make_app(load_config(ini))
-    flask_app = getattr(app, "apps", {}).get("flask_app", app)
-    flask_app = getattr(flask_app, "_wsgi_app", flask_app)
-    tk.config["ckanext.gelsenkirchen.harvest.allow_private_addresses"] = "true"
-    out: dict[str, dict[str, Any]] = {}
-    with flask_app.test_request_context():
-        # a test session may have reset the database since setup-db.sh ran:
-        # bring the plugins' tables up to date, as the tests' fixtures do
-        from ckan.cli import db as ckan_db
-        for plugin in tk.config["ckan.plugins"]:
-            if ckan_db.current_revision(plugin) is not None:
-                ckan_db._run_migrations(plugin)
-        sysadmin = factories.Sysadmin()
-        org = factories.Organization()
-        harvester = queue.get_harvester("gelsenkirchen_broadband")
-        for kind, url in urls.items():
-            source = tk.get_action("harvest_source_create")({"user": sysadmin["name"]}, {
-                "name": f"bench-{kind}-{uuid.uuid4().hex[:8]}", "title": f"Bench {kind}",
-                "url": url, "source_type": "gelsenkirchen_broadband", "owner_org": org["id"],
-                "config": json.dumps({"format": kind})})
-            runs = []
-            for label in ("first harvest", "unchanged re-harvest"):
-                job = harvest_factories.HarvestJobObj(source=HarvestSource.get(source["id"]),
-                                                      run=False)
-                start = time.perf_counter()
-                results = run_harvest_job(job, harvester)
-                elapsed = time.perf_counter() - start
-                statuses = [r["report_status"] for r in results.values()]
-                job = HarvestJob.get(job.id)
-                obj = HarvestObject.get(next(iter(results.values()))["obj_id"]) if results \
-                    else None
-                report = {}
-                if obj is not None:
-                    extra = next((e.value for e in obj.extras if e.key == "report"), None)
-                    report = json.loads(extra) if extra else {}
-                runs.append({"run": label, "seconds": elapsed, "statuses": statuses,
-                             "timings": report.get("timings"), "counts": report.get("counts"),
-                             "peak_mb": _peak_mb()})
-            out[kind] = {"runs": runs}
-    return out
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--ini", default=os.path.join(ROOT, "test.ini"))
@@ -242,39 +164,24 @@ def main(argv: list[str] | None = None) -> int:
           f"{opts.features} features ({len(geojson) / 1e6:.1f} MB) in "
           f"{time.perf_counter() - start:.1f} s; {os.cpu_count()} CPU(s)")
     breakdown = pure_breakdown(gpkg, geojson)
-    with tempfile.TemporaryDirectory() as directory:
-        with open(os.path.join(directory, "raster.gpkg"), "wb") as handle:
-            handle.write(gpkg)
-        with open(os.path.join(directory, "gebiete.geojson"), "wb") as handle:
-            handle.write(geojson)
-        server, port = _serve(directory)
-        lock = open(LOCK_PATH, "w")  # noqa: SIM115 - held for the run
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            print("waiting for a test session to finish (lock)", flush=True)
-            fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            results = run_harvests(opts.ini, {
-                "gpkg": f"http://127.0.0.1:{port}/raster.gpkg",
-                "geojson": f"http://127.0.0.1:{port}/gebiete.geojson"})
-        finally:
-            server.shutdown()
-            lock.close()
+    results = serve_and_harvest(
+        opts.ini, {"gpkg": ("raster.gpkg", gpkg), "geojson": ("gebiete.geojson", geojson)},
+        "gelsenkirchen_broadband", name_prefix="bench", title_prefix="Bench")
     print("\nwhere the parse time goes (pure functions, same data):")
     for step, seconds in breakdown.items():
         print(f"  {step:42s} {seconds:6.2f} s")
-    for kind, result in results.items():
+    for kind, runs in results.items():
         amount = cells if kind == "gpkg" else opts.features
         unit = "cells" if kind == "gpkg" else "features"
         print(f"\n{kind}: {amount} {unit}")
-        for run in result["runs"]:
+        for run in runs:
             rate = amount / run["seconds"] if run["seconds"] else 0
             print(f"  {run['run']:22s} {run['seconds']:6.2f} s  {rate:9.0f} {unit}/s  "
                   f"status {','.join(run['statuses'])}  peak RSS {run['peak_mb']:.0f} MB")
-            if run["timings"]:
-                print("    " + ", ".join(f"{k} {v:.2f} s" for k, v in run["timings"].items()))
-    print(f"\npeak memory (RSS high-water mark of this process, incl. CKAN): {_peak_mb():.0f} MB")
+            if run["report"].get("timings"):
+                print("    " + ", ".join(
+                    f"{k} {v:.2f} s" for k, v in run["report"]["timings"].items()))
+    print_peak()
     return 0
 
 

@@ -46,6 +46,7 @@ from ckanext.gelsenkirchen.harvesters.base import (
     SnapshotHarvester,
     check_crs,
     check_positive,
+    check_wfs_exception,
 )
 from ckanext.gelsenkirchen.harvesters.report import Report
 
@@ -348,25 +349,6 @@ def load_json(data: bytes, what: str = "JSON") -> Any:
         hint = " (the document ends early: truncated?)" if ends_early else ""
         raise ParseError(f"invalid {what}: {error.msg} at line {error.lineno} column "
                          f"{error.colno}{hint}") from None
-
-
-def check_wfs_exception(data: bytes) -> None:
-    """A WFS/OWS ExceptionReport (XML, often with status 200) -> ParseError."""
-    head = data.lstrip()[:1]
-    if head != b"<":
-        return
-    from defusedxml import ElementTree
-    from defusedxml.common import DefusedXmlException
-
-    try:
-        root = ElementTree.fromstring(data)
-    except (ElementTree.ParseError, DefusedXmlException) as error:
-        raise ParseError(f"the source sent XML that could not be read safely ({error})") from None
-    texts = [" ".join((el.text or "").split()) for el in root.iter()
-             if el.tag.endswith("ExceptionText") and el.text]
-    if texts or root.tag.endswith("ExceptionReport"):
-        raise ParseError("the WFS answered with an exception: " + ("; ".join(texts) or root.tag))
-    raise ParseError("the source sent XML, not GeoJSON (ask for outputFormat=application/json)")
 
 
 # ---------------------------------------------------------------- mapping

@@ -7,23 +7,20 @@ import csv
 import io
 import json
 import re
-from typing import Any
 
 import ckan.plugins.toolkit as tk
 import pytest
 import responses
 import shapely
 from ckan import model
-from ckan.cli import db as ckan_db
 from ckan.tests import factories
-from ckanext.harvest import queue
-from ckanext.harvest.model import HarvestJob, HarvestObject, HarvestSource
-from ckanext.harvest.tests import factories as harvest_factories
-from ckanext.harvest.tests.lib import run_harvest_job
+from ckanext.harvest.model import HarvestObject
 from openpyxl import Workbook
 
 from ckanext.gelsenkirchen.harvesters import broadband
 
+from . import support
+from .support import dataset_of, field, file_of, mock
 from .test_broadband_formats import utm_cell, write_gpkg
 
 pytestmark = [
@@ -32,20 +29,6 @@ pytestmark = [
 ]
 FEEDS = "https://breitband.example.org"
 ATTRIBUTION = "Breitbandatlas | Gigabit-Grundbuch (Bundesnetzagentur), Stand {date}"
-
-
-@pytest.fixture
-def harvest_db(clean_db, clean_index, migrate_db_for):
-    for plugin in tk.config["ckan.plugins"]:
-        if ckan_db.current_revision(plugin) is not None:
-            migrate_db_for(plugin)
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.add_passthru("http://127.0.0.1:8983")
-        yield mock
 
 
 # ---------------------------------------------------------------- helpers
@@ -78,66 +61,17 @@ def coverage(values: dict, date: str | None, extra: list[dict] | None = None) ->
     return {"type": "FeatureCollection", "features": features + (extra or [])}
 
 
-def mock(rsps, url: str, body: Any, *, status: int = 200, content_type: str | None = None,
-         **kwargs: Any) -> None:
-    if isinstance(body, dict | list):
-        body = json.dumps(body, ensure_ascii=False)
-        content_type = content_type or "application/geo+json"
-    rsps.add(responses.GET, url, body=body, status=status,
-             content_type=content_type or "application/octet-stream", **kwargs)
-
-
 def create_source(url: str, config: dict | None = None, name: str = "breitband-quelle") -> dict:
-    sysadmin = factories.Sysadmin()
-    org = factories.Organization()
-    return tk.get_action("harvest_source_create")({"user": sysadmin["name"]}, {
-        "name": name, "title": "Breitbandversorgung Test", "url": url,
-        "source_type": "gelsenkirchen_broadband", "owner_org": org["id"],
-        "config": json.dumps(config or {})})
+    return support.create_source("gelsenkirchen_broadband", url, config, name=name,
+                                 title="Breitbandversorgung Test")
 
 
 def run(source: dict) -> dict:
-    harvester = queue.get_harvester("gelsenkirchen_broadband")
-    job = harvest_factories.HarvestJobObj(source=HarvestSource.get(source["id"]), run=False)
-    results = run_harvest_job(job, harvester)
-    job = HarvestJob.get(job.id)
-    report = tk.get_action("harvest_job_report")({"ignore_auth": True}, {"id": job.id})
-    object_errors = [e["message"] for o in report["object_errors"].values() for e in o["errors"]]
-    return {"gather_errors": [e["message"] for e in report["gather_errors"]],
-            "messages": object_errors, "statuses": [r["report_status"] for r in results.values()],
-            "job": job}
-
-
-def dataset_of(source: dict) -> dict | None:
-    obj = model.Session.query(HarvestObject).filter(
-        HarvestObject.harvest_source_id == source["id"],
-        HarvestObject.current == True).first()  # noqa: E712
-    if obj is None:
-        return None
-    return tk.get_action("package_show")({"ignore_auth": True}, {"id": obj.package_id})
+    return support.run_job(source, "gelsenkirchen_broadband")
 
 
 def rows_of(dataset: dict) -> list[dict]:
-    data = next(r for r in dataset["resources"] if r.get("url_type") == "datastore")
-    return tk.get_action("datastore_search")({"ignore_auth": True}, {
-        "resource_id": data["id"], "limit": 1000, "sort": "reference_date, area_id"})["records"]
-
-
-def field(dataset: dict, name: str) -> Any:
-    if name in dataset:
-        return dataset[name]
-    for extra in dataset.get("extras", []):
-        if extra["key"] == name:
-            try:
-                return json.loads(extra["value"])
-            except ValueError:
-                return extra["value"]
-    return None
-
-
-def file_of(app, dataset: dict, fmt: str) -> bytes:
-    res = next(r for r in dataset["resources"] if r["format"].lower() == fmt.lower() and r["url_type"] == "upload")
-    return app.get(re.sub(r"^https?://[^/]+", "", res["url"])).get_data()
+    return support.rows_of(dataset, "reference_date, area_id")
 
 
 def pct(row: dict, name: str) -> float:
@@ -156,7 +90,7 @@ def test_geojson_history_across_reference_dates_with_files_and_figures(rsps, app
     mock(rsps, url, coverage(JUNE, "2025-06"))
     source = create_source(url, {"attribution": ATTRIBUTION.format(date="06/2025")})
     out = run(source)
-    assert out["gather_errors"] == [] and out["messages"] == [], out
+    assert out["gather_errors"] == [] and out["object_messages"] == [], out
     assert out["statuses"] == ["added"]
     dataset = dataset_of(source)
     assert dataset["type"] == "broadband-coverage"
@@ -185,7 +119,7 @@ def test_geojson_history_across_reference_dates_with_files_and_figures(rsps, app
     rsps.replace(responses.GET, url, body=json.dumps(coverage(DECEMBER, "2025-12")),
                  content_type="application/geo+json")
     out = run(source)
-    assert out["gather_errors"] == [] and out["messages"] == [], out
+    assert out["gather_errors"] == [] and out["object_messages"] == [], out
     assert out["statuses"] == ["updated"]
     dataset = dataset_of(source)
     rows = rows_of(dataset)
@@ -258,7 +192,7 @@ def test_bad_rows_are_skipped_and_listed_in_the_job_report(rsps):
     source = create_source(url)
     out = run(source)
     assert out["gather_errors"] == [], out
-    messages = out["messages"]
+    messages = out["object_messages"]
     assert any(m.startswith("Skipped row 4, id 'st-ueber': percentage outside 0-100")
                for m in messages), messages
     assert any("id 'st-mono': higher speed class covers more households" in m for m in messages)
@@ -309,14 +243,14 @@ def test_deletion_guard_when_areas_disappear(rsps):
         {"st-buer": DECEMBER["st-buer"]}, "2025-12")), content_type="application/geo+json")
     out = run(source)
     assert any(m.startswith("Deletion guard: the snapshot would drop 2 of 3") for m in
-               out["messages"]), out
+               out["object_messages"]), out
     rows = rows_of(dataset_of(source))
     assert {r["reference_date"][:10] for r in rows} == {"2025-06-30"} and len(rows) == 4
     # every row invalid: an empty snapshot is not published either
     rsps.replace(responses.GET, url, body=json.dumps(coverage(JUNE, None)),
                  content_type="application/geo+json")
     out = run(source)
-    assert any("the snapshot is empty" in m for m in out["messages"]), out
+    assert any("the snapshot is empty" in m for m in out["object_messages"]), out
     assert len(rows_of(dataset_of(source))) == 4
 
 
@@ -374,7 +308,7 @@ def test_arcgis_feature_server_esri_json_paged(rsps):
                 "f": "json", "resultOffset": str(offset), "resultRecordCount": "2"})])
     source = create_source(layer, {"arcgis_format": "json", "page_size": 2})
     out = run(source)
-    assert out["gather_errors"] == [] and out["messages"] == [], out
+    assert out["gather_errors"] == [] and out["object_messages"] == [], out
     rows = rows_of(dataset_of(source))
     assert len(rows) == 4 and pct(rows[0], "down_fn_hh_alle_50") == 70.0
     assert rows[1]["area_name"] == "Altstadt" and rows[1]["reference_date"][:10] == "2025-06-30"
@@ -391,7 +325,7 @@ def test_ogc_api_features_and_wfs_paging(rsps):
              match=[responses.matchers.query_param_matcher({"offset": "2"})])
     source = create_source(items)
     out = run(source)
-    assert out["gather_errors"] == [] and out["messages"] == [], out
+    assert out["gather_errors"] == [] and out["object_messages"] == [], out
     assert len(rows_of(dataset_of(source))) == 4
 
     wfs = f"{FEEDS}/wfs?service=WFS&version=2.0.0&request=GetFeature&typeNames=bb:versorgung"
@@ -404,7 +338,7 @@ def test_ogc_api_features_and_wfs_paging(rsps):
                 "outputFormat": "application/json"})])
     source = create_source(wfs, {"page_size": 2}, name="wfs-quelle")
     out = run(source)
-    assert out["gather_errors"] == [] and out["messages"] == [], out
+    assert out["gather_errors"] == [] and out["object_messages"] == [], out
     assert len(rows_of(dataset_of(source))) == 4
 
 
@@ -417,7 +351,7 @@ def test_csv_and_xlsx_tables_with_both_reference_dates(rsps):
     mock(rsps, url, (header + "".join(lines)).encode("cp1252"), content_type="text/csv")
     source = create_source(url)
     out = run(source)
-    assert out["gather_errors"] == [] and out["messages"] == [], out
+    assert out["gather_errors"] == [] and out["object_messages"] == [], out
     dataset = dataset_of(source)
     rows = rows_of(dataset)
     assert len(rows) == 8
@@ -435,7 +369,7 @@ def test_csv_and_xlsx_tables_with_both_reference_dates(rsps):
          content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     source = create_source(url, name="xlsx-quelle")
     out = run(source)
-    assert out["gather_errors"] == [] and out["messages"] == [], out
+    assert out["gather_errors"] == [] and out["object_messages"] == [], out
     rows = rows_of(dataset_of(source))
     assert len(rows) == 4 and pct(rows[0], "down_fn_hh_alle_50") == 70.0
 
@@ -474,7 +408,7 @@ def test_geopackage_grid_is_aggregated_to_stadtteile_and_city(rsps):
     source = create_source(url)
     out = run(source)
     assert out["gather_errors"] == [], out
-    assert any(m.startswith("Skipped row 5: percentage outside 0-100") for m in out["messages"])
+    assert any(m.startswith("Skipped row 5: percentage outside 0-100") for m in out["object_messages"])
     dataset = dataset_of(source)
     rows = {r["area_id"]: r for r in rows_of(dataset)}
     assert set(rows) == {"05513000", "stadtteil-scholven", "stadtteil-hassel"}
@@ -543,7 +477,7 @@ def test_the_demo_feeds_give_two_reference_dates(rsps):
         mock(rsps, url, (root / "demo/feeds" / entry["url"]).read_bytes())
         source = create_source(url, json.loads(entry["config"]), name=entry["name"])
         out = run(source)
-        assert out["gather_errors"] == [] and out["messages"] == [], out
+        assert out["gather_errors"] == [] and out["object_messages"] == [], out
         dataset = dataset_of(source)
         rows = rows_of(dataset)
         assert {r["reference_date"][:10] for r in rows} == {"2025-06-30", "2025-12-31"}

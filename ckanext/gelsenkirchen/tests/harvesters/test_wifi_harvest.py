@@ -13,7 +13,6 @@ import pytest
 import requests
 import responses
 from ckan import model
-from ckan.cli import db as ckan_db
 from ckan.cli.cli import ckan
 from ckan.tests import factories
 from ckanext.harvest.model import HarvestSource
@@ -21,6 +20,7 @@ from ckanext.harvest.model import HarvestSource
 from ckanext.gelsenkirchen.harvesters.base import update_source_config
 
 from . import wifi_support as ws
+from .support import file_of
 
 pytestmark = [
     pytest.mark.ckan_config("ckanext.gelsenkirchen.harvest.allow_private_addresses", "true"),
@@ -29,30 +29,9 @@ pytestmark = [
 XSS = "<script>alert(1)</script>"
 
 
-@pytest.fixture
-def harvest_db(clean_db, clean_index, migrate_db_for):
-    for plugin in tk.config["ckan.plugins"]:
-        if ckan_db.current_revision(plugin) is not None:
-            migrate_db_for(plugin)
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.add_passthru("http://127.0.0.1:8983")
-        yield mock
-
-
 def _activities(dataset_id: str) -> int:
     return len(tk.get_action("package_activity_list")({"ignore_auth": True},
                                                       {"id": dataset_id, "limit": 100}))
-
-
-def _file(app, dataset, fmt: str) -> bytes:
-    res = next(r for r in dataset["resources"]
-               if r["format"].lower() == fmt.lower() and r["url_type"] == "upload")
-    path = re.sub(r"^https?://[^/]+", "", res["url"])
-    return app.get(path).get_data()
 
 
 # ---------------------------------------------------------------- formats
@@ -86,10 +65,10 @@ def test_city_csv_windows_1252_is_published_with_fields_files_and_report(rsps, a
     views = tk.get_action("resource_view_list")({"ignore_auth": True}, {"id": data["id"]})
     assert [v["view_type"] for v in views] == ["datatables_view"]
     assert by_name["Originalquelle"]["url"] == url
-    geojson = json.loads(_file(app, dataset, "GeoJSON"))
+    geojson = json.loads(file_of(app, dataset, "GeoJSON"))
     assert len(geojson["features"]) == 7
     assert geojson["features"][-1]["properties"]["name"] == "Bürgerbüro Heßler"
-    exported = list(csv.DictReader(io.StringIO(_file(app, dataset, "CSV").decode("utf-8"))))
+    exported = list(csv.DictReader(io.StringIO(file_of(app, dataset, "CSV").decode("utf-8"))))
     assert [r["id"] for r in exported] == [r["id"] for r in records]
     # derived fields, spatial extent, provenance
     assert dataset["type"] == "wifi-hotspots"
@@ -379,8 +358,8 @@ def test_markup_in_source_text_stays_text(rsps, app):
     html = app.get(f"/dataset/{dataset['name']}").get_data(as_text=True)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert XSS not in html
-    assert XSS in _file(app, dataset, "CSV").decode("utf-8")
-    geojson = json.loads(_file(app, dataset, "GeoJSON"))
+    assert XSS in file_of(app, dataset, "CSV").decode("utf-8")
+    geojson = json.loads(file_of(app, dataset, "GeoJSON"))
     assert XSS in [f["properties"]["name"] for f in geojson["features"]]
 
 
