@@ -20,7 +20,22 @@ import requests
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 HARVEST_WAIT_SECONDS = 240
 ORG = {"name": "stadt-gelsenkirchen", "title": "Stadt Gelsenkirchen",
+       "url": "https://www.gelsenkirchen.de/",
        "description": "Die Vernetzte Stadt: offene Daten der Stadt Gelsenkirchen."}
+# One dataset of the general type, entered as an editor would (invented demo content).
+DATASET = {
+    "type": "dataset", "name": "haushaltsplan-2026-demo",
+    "title": "Haushaltsplan 2026 (Demo)",
+    "notes": "Erfundene Demo-Daten: Erträge und Aufwendungen des Haushaltsplans "
+             "nach Produktbereichen.",
+    "tag_string": "Haushalt,Finanzen", "theme": ["ECON", "GOVE"],
+    "license_id": "dl-by-de/2.0", "license_attribution_by_text": "Stadt Gelsenkirchen",
+    "contact_name": "Referat Finanzen", "contact_email": "opendata@example.org",
+    "frequency": "ANNUAL", "language": ["DEU"], "spatial_coverage": ["gesamtstadt"],
+    "temporal_start": "2026-01-01", "temporal_end": "2026-12-31",
+    "resources": [{"name": "Haushaltsplan 2026 (CSV)", "format": "CSV",
+                   "url": "https://www.gelsenkirchen.de/haushalt-2026.csv"}],
+}
 
 
 def ckan_cli(ini: str, *args: str) -> str:
@@ -53,6 +68,11 @@ def main() -> int:
     except RuntimeError:
         action("organization_create", **ORG)
         print(f"==> created organization {ORG['title']!r}")
+    try:
+        action("package_show", id=DATASET["name"])
+    except RuntimeError:
+        action("package_create", owner_org=ORG["name"], **DATASET)
+        print(f"==> created dataset {DATASET['title']!r}")
 
     sources = json.loads((ROOT / "demo/sources.json").read_text(encoding="utf-8"))
     registered = []
