@@ -41,6 +41,8 @@ from pyproj import CRS, Transformer
 from shapely.geometry import mapping, shape
 from shapely.validation import explain_validity, make_valid
 
+from ckanext.gelsenkirchen.harvesters.http import ogc_next_link
+
 from .report import Skipped
 
 # --------------------------------------------------------------------------
@@ -636,16 +638,6 @@ def read_geojson(data: bytes | str | Mapping, opts: BroadbandOptions) -> ParseRe
     result = features_to_result(features, opts, geojson_crs(doc), mapper=mapper)
     _finish(result, mapper)
     return result
-
-
-def ogc_next_link(doc: Mapping[str, Any]) -> str | None:
-    """The ``rel=next`` link of an OGC API Features items page."""
-    for link in doc.get("links") or []:
-        if isinstance(link, Mapping) and link.get("rel") == "next" and link.get("href"):
-            media = link.get("type")
-            if media in (None, "", "application/geo+json", "application/json"):
-                return str(link["href"])
-    return None
 
 
 #: A function that fetches a URL with query parameters and returns the

@@ -278,3 +278,15 @@ def _reason(error: Any) -> str:
 
 def _size(n: int) -> str:
     return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n} bytes"
+
+
+def ogc_next_link(page: Any) -> str | None:
+    """The ``rel=next`` link of an OGC API Features items page (a JSON one)."""
+    if not isinstance(page, dict):
+        return None
+    for link in page.get("links") or []:
+        if isinstance(link, dict) and link.get("rel") == "next" and link.get("href"):
+            link_type = (link.get("type") or "").lower()
+            if not link_type or "json" in link_type:
+                return str(link["href"])
+    return None

@@ -711,16 +711,8 @@ def detect_format(url: str, body: bytes, content_type: str = "") -> str:
     return "csv"
 
 
-def next_link(page: Any) -> str | None:
-    """The ``rel=next`` link of an OGC API Features page."""
-    if not isinstance(page, dict):
-        return None
-    for link in page.get("links") or []:
-        if isinstance(link, dict) and link.get("rel") == "next" and link.get("href"):
-            link_type = (link.get("type") or "").lower()
-            if not link_type or "json" in link_type:
-                return str(link["href"])
-    return None
+# the rel=next link of an OGC API Features page (kept under its old name)
+next_link = safe_http.ogc_next_link
 
 
 def wfs_page_url(url: str, start: int, count: int) -> str:
