@@ -122,22 +122,47 @@ def _base(q: str, **extra: Any) -> dict[str, Any]:
     return params
 
 
-def query_shapes() -> dict[str, dict[str, Any]]:
-    bbox = {"minx": 7.0, "maxx": 7.1, "miny": 51.45, "maxy": 51.55}
-    area = abs(bbox["maxx"] - bbox["minx"]) * abs(bbox["maxy"] - bbox["miny"])
-    bf = (f"div(mul(mul(max(0,sub(min({bbox['maxx']},maxx),max({bbox['minx']},minx))),"
-          f"max(0,sub(min({bbox['maxy']},maxy),max({bbox['miny']},miny)))),2),"
+def spatial_params(minx: float, miny: float, maxx: float, maxy: float) -> dict[str, Any]:
+    """ckanext-spatial's solr-bbox search for one box."""
+    area = abs(maxx - minx) * abs(maxy - miny)
+    bf = (f"div(mul(mul(max(0,sub(min({maxx},maxx),max({minx},minx))),"
+          f"max(0,sub(min({maxy},maxy),max({miny},miny)))),2),"
           f"add({area},mul(sub(maxy,miny),sub(maxx,minx))))")
     spatial = _base("*:*", defType="edismax", bf=bf)
     spatial["fq"] = spatial["fq"] + ["{!frange incl=false l=0 u=1}" + bf]
+    return spatial
+
+
+def query_shapes() -> dict[str, dict[str, Any]]:
     field_filter = _base("*:*")
     field_filter["fq"] = field_filter["fq"] + ['tags:"umwelt"', 'organization:"stadt-gelsenkirchen"']
     return {
         "free text + 5 facets": _base("Glasfaseranschluss parks"),
         "field filter": field_filter,
-        "spatial bbox frange": spatial,
+        "spatial bbox frange": spatial_params(7.0, 51.45, 7.1, 51.55),
         "sort metadata_modified": _base("*:*", sort="metadata_modified desc"),
     }
+
+
+def _new_box(rnd: random.Random) -> dict[str, Any]:
+    """A different map extent every time (what users of the map widget send)."""
+    minx, miny = rnd.uniform(6.9, 7.1), rnd.uniform(51.4, 51.55)
+    return spatial_params(round(minx, 4), round(miny, 4),
+                          round(minx + rnd.uniform(0.05, 0.15), 4),
+                          round(miny + rnd.uniform(0.03, 0.1), 4))
+
+
+def _time(solr: pysolr.Solr, params: dict[str, Any]) -> tuple[float, int]:
+    params = dict(params)
+    q = params.pop("q")
+    t = time.perf_counter()
+    hits = solr.search(q, **params).hits
+    return (time.perf_counter() - t) * 1000, hits
+
+
+def _stats(times: list[float]) -> dict[str, float]:
+    times = sorted(times)
+    return {"p50": statistics.median(times), "p95": times[max(int(len(times) * 0.95) - 1, 0)]}
 
 
 def run(url: str, n_docs: int, runs: int, batch: int = 500) -> dict[str, Any]:
@@ -150,26 +175,38 @@ def run(url: str, n_docs: int, runs: int, batch: int = 500) -> dict[str, Any]:
         solr.add(docs[i:i + batch], commit=False)
     solr.commit()
     index_s = time.perf_counter() - t0
-    results: dict[str, Any] = {"docs": n_docs, "docs_per_s": n_docs / index_s, "shapes": {}}
-    for name, params in query_shapes().items():
-        q = params.pop("q")
-        hits = solr.search(q, **params).hits  # warm-up
-        times = []
-        for _ in range(runs):
-            t = time.perf_counter()
-            solr.search(q, **params)
-            times.append((time.perf_counter() - t) * 1000)
-        times.sort()
-        results["shapes"][name] = {
-            "hits": hits, "p50": statistics.median(times),
-            "p95": times[int(len(times) * 0.95) - 1]}
+    results: dict[str, Any] = {"docs": n_docs, "docs_per_s": n_docs / index_s, "shapes": {},
+                               "after_write": {}}
+    shapes = query_shapes()
+    for name, params in shapes.items():
+        _time(solr, params)  # warm-up
+        times, hits = zip(*(_time(solr, params) for _ in range(runs)), strict=True)
+        results["shapes"][name] = {"hits": hits[0], **_stats(list(times))}
+    boxes = random.Random(7)
+    timed = [_time(solr, _new_box(boxes)) for _ in range(runs)]
+    results["shapes"]["spatial, a new bbox each query"] = {
+        "hits": round(statistics.median(h for _, h in timed)), **_stats([t for t, _ in timed])}
+    # the first queries after a write: every write starts a new generation,
+    # whose cached sets (pgsolr/docsets.py) are built on demand
+    writes = max(runs // 10, 5)
+    for name, params in shapes.items():
+        first, second = [], []
+        for k in range(writes):
+            solr.add([docs[k]], commit=True)   # re-index one dataset
+            first.append(_time(solr, params)[0])
+            second.append(_time(solr, params)[0])
+        results["after_write"][name] = {"first": statistics.median(first),
+                                        "second": statistics.median(second)}
     return results
 
 
 def _print(res: dict[str, Any]) -> None:
     print(f"\n{res['docs']} documents: indexing {res['docs_per_s']:.0f} docs/s")
     for name, s in res["shapes"].items():
-        print(f"  {name:<26} hits={s['hits']:<6} p50={s['p50']:6.1f} ms  p95={s['p95']:6.1f} ms")
+        print(f"  {name:<32} hits={s['hits']:<6} p50={s['p50']:6.1f} ms  p95={s['p95']:6.1f} ms")
+    print("  right after a write (p50 of the 1st and the 2nd query of the new generation):")
+    for name, s in res["after_write"].items():
+        print(f"  {name:<32} 1st={s['first']:6.1f} ms  2nd={s['second']:6.1f} ms")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -201,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
             print("\ncost growth (p50 ms by size):")
             for name in all_results[0]["shapes"]:
                 row = "  ".join(f"{r['docs']}: {r['shapes'][name]['p50']:.1f}" for r in all_results)
-                print(f"  {name:<26} {row}")
+                print(f"  {name:<32} {row}")
     finally:
         if server is not None:
             if not args.keep:

@@ -176,6 +176,12 @@ def from_complement(spec: FacetSpec, totals: dict[str, int], comp: Any) -> list[
     counts = dict(totals)
     for v, c in comp:
         counts[v] -= int(c)
+    return rank_counts(spec, counts)
+
+
+def rank_counts(spec: FacetSpec, counts: dict[str, int]) -> list[list[Any]]:
+    """facet_sql's rows from the count of every value of the core: mincount,
+    prefix, sort, offset and limit applied as the SQL does."""
     floor = max(spec.mincount, 0)
     # mincount <= 0: every value of the core, as facet_sql's UNION ALL
     items = [(v, c) for v, c in counts.items() if c >= floor]

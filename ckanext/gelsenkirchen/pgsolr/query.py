@@ -47,16 +47,37 @@ class Frag:
     # whether the tsquery holds analysed text (then only tsv can answer it).
     alt: tuple[str, list[Any]] | None = None
     text: bool = True
+    # alt is exactly ``idx @> contains``: ANDed ones merge into one test
+    contains: dict[str, Any] | None = None
 
 
-def _ts_frag(tsq: str, alt: tuple[str, list[Any]] | None = None, text: bool = True) -> Frag:
+def _ts_frag(tsq: str, alt: tuple[str, list[Any]] | None = None, text: bool = True,
+             contains: dict[str, Any] | None = None) -> Frag:
     """A tsquery condition. Without analysed text it is evaluated through
     ``alt`` on idx (uncompressed, cheap per row, GIN jsonb_path_ops) unless
     it gets merged with free text, when one tsv GIN lookup answers all."""
+    if contains is not None:
+        alt = ("idx @> %s::jsonb", [json.dumps(contains)])
     use_alt = alt is not None and not text
     sql, params = alt if use_alt else ("tsv @@ %s::tsquery", [tsq])
     return Frag(sql, list(params), "ts_rank(tsv, %s::tsquery)", [tsq], tsq=tsq,
-                alt=alt, text=text)
+                alt=alt, text=text, contains=contains)
+
+
+def _merge_contains(docs: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """One containment document equivalent to all of ``docs`` (AND): lists
+    of a multi-valued field unite; two different values of a single-valued
+    field cannot be one document (None)."""
+    out: dict[str, Any] = {}
+    for doc in docs:
+        for key, value in doc.items():
+            if key not in out:
+                out[key] = list(value) if isinstance(value, list) else value
+            elif isinstance(out[key], list) and isinstance(value, list):
+                out[key] += [v for v in value if v not in out[key]]
+            elif out[key] != value:
+                return None
+    return out
 
 
 def _merge_ts(frags: list[Frag], nots: list[Frag], op: str) -> Frag:
@@ -64,6 +85,17 @@ def _merge_ts(frags: list[Frag], nots: list[Frag], op: str) -> Frag:
     q += "".join(f" & !({f.tsq})" for f in nots)
     text = any(f.text for f in frags + nots)
     alt = None
+    contained = [f for f in frags if f.contains is not None] if op == "&" else []
+    if len(contained) > 1:
+        # one jsonb containment test per row instead of one per filter
+        merged = _merge_contains([f.contains for f in contained if f.contains is not None])
+        if merged is not None:
+            one = _ts_frag(" & ".join(f"({f.tsq})" for f in contained), text=False,
+                           contains=merged)
+            rest = [f for f in frags if f.contains is None]
+            if not rest and not nots:
+                return one
+            return _merge_ts([one] + rest, nots, op)
     if all(f.alt is not None for f in frags + nots):
         sqls = [f.alt[0] for f in frags] + [f"NOT ({f.alt[0]})" for f in nots]
         glue = " AND " if op == "&" else " OR "
@@ -595,9 +627,9 @@ class Compiler:
         return self.exact(fld, value)
 
     def exists(self, fld: Field) -> Frag:
-        alt = ("idx @> %s::jsonb", [json.dumps({"_has": [fld.name]})])
         if fld.kind == STRING:
-            return _ts_frag(quote_lexeme(f"={fld.name}:") + ":*", alt, text=False)
+            return _ts_frag(quote_lexeme(f"={fld.name}:") + ":*", text=False,
+                            contains={"_has": [fld.name]})
         return _sql_frag("idx @> %s::jsonb", [json.dumps({"_has": [fld.name]})])
 
     def ngram_term(self, fld: Field, value: str) -> Frag | None:
@@ -654,9 +686,8 @@ class Compiler:
         if fld.kind == STRING:
             lexeme = exact_lexeme(fld.name, typed)
             if lexeme is not None:
-                doc = {fld.name: [typed] if fld.multi else typed}
-                return _ts_frag(quote_lexeme(lexeme), ("idx @> %s::jsonb", [json.dumps(doc)]),
-                                text=False)
+                return _ts_frag(quote_lexeme(lexeme), text=False,
+                                contains={fld.name: [typed] if fld.multi else typed})
         doc = {fld.name: [typed] if fld.multi else typed}
         return _sql_frag("idx @> %s::jsonb", [json.dumps(doc)])
 

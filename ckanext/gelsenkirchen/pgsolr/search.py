@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+from .docsets import DocSets
 from .errors import bad_request
 from .facets import (
     FacetSpec,
@@ -22,6 +23,7 @@ from .facets import (
     format_counts,
     from_complement,
     make_spec,
+    rank_counts,
     totals_sql,
 )
 from .functions import COLUMN_FIELDS, compile_function
@@ -33,6 +35,10 @@ MAX_ROWS = 1_000_000
 # query matched at least this many documents
 TOTALS_MIN_MATCHES = 1000
 TOTALS_CACHE_SIZE = 256
+# match-all queries of a core (CKAN's dataset list, spatial search) are
+# answered from document sets (docsets.py) once any query of the core
+# matched this many documents; smaller cores are cheap enough in SQL
+DOCSETS_MIN_MATCHES = 1000
 
 
 class Params(Protocol):
@@ -122,21 +128,22 @@ class Searcher:
         # (core, field) -> (generation, documents in core, {value: count})
         self._totals: dict[tuple[str, str], tuple[int, int, dict[str, int]]] = {}
         self._totals_lock = threading.Lock()
+        self.docsets = DocSets()
+        # cores in which a query matched >= DOCSETS_MIN_MATCHES documents
+        self._broad: set[str] = set()
 
     def search(self, core: str, params: Params) -> dict[str, Any]:
         with self.store.connection() as conn, conn.cursor() as cur:
-            gen = None
             # JIT compilation (triggered by the planner's cost estimate for
-            # the one-statement search) costs ~100 ms and never pays off here
-            if str(params.get("facet") or "false").lower() in ("true", "on", "1", "yes") \
-                    and params.getlist("facet.field"):
-                # one snapshot for the generation, the totals and the query
-                cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; "
-                            "SET LOCAL jit = off")
-                gen = self.store.generation(cur, core)
-            else:
-                cur.execute("SET LOCAL jit = off")
-            return self._search(cur, core, params, gen)
+            # the one-statement search) costs ~100 ms and never pays off here.
+            # The planner's default random_page_cost (4, spinning disks)
+            # prefers a sequential scan that detoasts every row's tsv (~45 ms
+            # at 10,000 documents) to the GIN index (~2 ms) for free text;
+            # an index that is searched all the time is cached.
+            settings = "SET LOCAL jit = off; SET LOCAL random_page_cost = 1.1"
+            # one snapshot for the generation, the cached sets and the query
+            cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; " + settings)
+            return self._search(cur, core, params, self.store.generation(cur, core))
 
     def _cached_totals(self, core: str, name: str, gen: int) -> tuple[int, dict[str, int]] | None:
         with self._totals_lock:
@@ -156,7 +163,7 @@ class Searcher:
             for spec, counts in zip(specs, row[1:], strict=True):
                 self._totals[(core, spec.field.name)] = (gen, n, {v: int(c) for v, c in counts})
 
-    def _search(self, cur: Any, core: str, params: Params, gen: int | None = None) -> dict[str, Any]:
+    def _search(self, cur: Any, core: str, params: Params, gen: int) -> dict[str, Any]:
         schema = self.schema
         plain = {k: params.get(k) for k in ("df", "q.op", "qf", "mm", "tie", "defType", "q.alt")
                  if params.get(k) is not None}
@@ -259,81 +266,89 @@ class Searcher:
             collate = "" if "::numeric" in key.expr else ' COLLATE "C"'
             order_parts.append(f"s{i}{collate} {'DESC' if key.desc else 'ASC'} {nulls}")
         order_parts.append("seq ASC")
-        for i, (expr, prm) in enumerate(facet_cols):
-            cols.append(f"{expr} AS f{i}")
-            col_params.extend(prm)
-        for i, (_, frag) in enumerate(facet_queries):
-            cols.append(f"({frag.sql}) AS q{i}")
-            col_params.extend(frag.params)
+        result = None
+        if core in self._broad and qfrag.match_all and not any(s.missing for s in specs):
+            result = self._via_docsets(
+                cur, core, gen, filters, specs, [f for _, f in facet_queries], start, rows,
+                score_sql, need_score, cols, col_params, order_parts)
+        if result is not None:
+            num_found, page, max_score, facet_rows, fq_counts = result
+        else:
+            for i, (expr, prm) in enumerate(facet_cols):
+                cols.append(f"{expr} AS f{i}")
+                col_params.extend(prm)
+            for i, (_, frag) in enumerate(facet_queries):
+                cols.append(f"({frag.sql}) AS q{i}")
+                col_params.extend(frag.params)
 
-        # The inner query (kept apart by OFFSET 0) filters using the indexes
-        # and detoasts tsv once per matching row for the ts_rank calls.
-        tsv_col = "tsv || ''::tsvector AS tsv" if "tsv" in score_sql else "NULL::tsvector AS tsv"
-        cte = (f"WITH m AS MATERIALIZED (SELECT {', '.join(cols)} FROM ("  # noqa: S608 - compiled fragments; all values are bound parameters
-               f"SELECT uid, seq, idx, {', '.join(COLUMN_FIELDS)}, {tsv_col} FROM pgsolr_doc "
-               f"WHERE {' AND '.join(where)} OFFSET 0) AS d)")
-        # facets whose core totals are cached for this generation: counted
-        # over the complement (core minus m) when m holds most of the core
-        totals: dict[int, tuple[int, dict[str, int]]] = {}
-        if gen is not None:
+            # The inner query (kept apart by OFFSET 0) filters using the indexes
+            # and detoasts tsv once per matching row for the ts_rank calls.
+            tsv_col = "tsv || ''::tsvector AS tsv" if "tsv" in score_sql else "NULL::tsvector AS tsv"
+            cte = (f"WITH m AS MATERIALIZED (SELECT {', '.join(cols)} FROM ("  # noqa: S608 - compiled fragments; all values are bound parameters
+                   f"SELECT uid, seq, idx, {', '.join(COLUMN_FIELDS)}, {tsv_col} FROM pgsolr_doc "
+                   f"WHERE {' AND '.join(where)} OFFSET 0) AS d)")
+            # facets whose core totals are cached for this generation: counted
+            # over the complement (core minus m) when m holds most of the core
+            totals: dict[int, tuple[int, dict[str, int]]] = {}
             for i, spec in enumerate(specs):
                 if complement_ok(spec):
                     hit = self._cached_totals(core, spec.field.name, gen)
                     if hit is not None:
                         totals[i] = hit
-        comp_params: list[Any] = []
-        if totals:
-            comp_cols = []
-            for i in totals:
-                expr, prm = column_expr(specs[i])
-                comp_cols.append(f"{expr} AS f{i}")
-                comp_params.extend(prm)
-            cte += (f", comp AS MATERIALIZED (SELECT {', '.join(comp_cols)} FROM pgsolr_doc AS c "  # noqa: S608 - generated names
-                    "WHERE c.core = %s AND NOT EXISTS (SELECT 1 FROM m WHERE m.uid = c.uid))")
-            comp_params.append(core)
-        selects = ["(SELECT count(*) FROM m)"]
-        sel_params: list[Any] = []
-        if rows > 0:
-            selects.append(
-                "(SELECT COALESCE(json_agg(json_build_array(p.uid, p.score, d.stored) ORDER BY p.rn),"  # noqa: S608 - fixed template
-                " '[]'::json) FROM (SELECT uid, score, row_number() OVER () AS rn FROM "
-                f"(SELECT uid, score FROM m ORDER BY {', '.join(order_parts)} LIMIT %s OFFSET %s) AS o"
-                ") AS p JOIN pgsolr_doc d ON d.core = %s AND d.uid = p.uid)")
-            sel_params.extend([rows, start, core])
-        else:
-            selects.append("'[]'::json")
-        if need_score:
-            selects.append("(SELECT max(score) FROM m)")
-        else:
-            selects.append("NULL")
-        for i, spec in enumerate(specs):
-            if spec.field.is_text:
+            comp_params: list[Any] = []
+            if totals:
+                comp_cols = []
+                for i in totals:
+                    expr, prm = column_expr(specs[i])
+                    comp_cols.append(f"{expr} AS f{i}")
+                    comp_params.extend(prm)
+                cte += (f", comp AS MATERIALIZED (SELECT {', '.join(comp_cols)} FROM pgsolr_doc AS c "  # noqa: S608 - generated names
+                        "WHERE c.core = %s AND NOT EXISTS (SELECT 1 FROM m WHERE m.uid = c.uid))")
+                comp_params.append(core)
+            selects = ["(SELECT count(*) FROM m)"]
+            sel_params: list[Any] = []
+            if rows > 0:
+                selects.append(self._page_sql(order_parts))
+                sel_params.extend([rows, start, core])
+            else:
                 selects.append("'[]'::json")
-                continue
-            sql, prm = facet_sql(spec, core)
-            if i in totals:
-                # CASE evaluates only the branch taken (subqueries are lazy)
-                comp_sql = counts_json_sql(spec, "comp", f"f{i}")
-                sql = ("CASE WHEN (SELECT count(*) FROM m) * 2 > %s THEN "  # noqa: S608 - generated
-                       f"json_build_object('comp', {comp_sql}) ELSE {sql} END")
-                prm = [totals[i][0]] + prm
-            selects.append(sql)
-            sel_params.extend(prm)
-        for i in range(len(facet_queries)):
-            selects.append(f"(SELECT count(*) FROM m WHERE q{i})")  # noqa: S608 - generated column name
-        sql = cte + " SELECT " + ", ".join(selects)
-        cur.execute(sql, col_params + where_params + comp_params + sel_params)
-        row = cur.fetchone()
-        num_found, page, max_score = row[0], row[1], row[2]
-        facet_rows = list(row[3:3 + len(specs)])
-        for i, (_n, counts) in totals.items():
-            if isinstance(facet_rows[i], dict):
-                facet_rows[i] = from_complement(specs[i], counts, facet_rows[i]["comp"])
-        if gen is not None and num_found >= TOTALS_MIN_MATCHES:
-            todo = [s for i, s in enumerate(specs) if complement_ok(s) and i not in totals]
-            if todo:
-                self._load_totals(cur, core, gen, todo)
-        fq_counts = row[3 + len(specs):]
+            if need_score:
+                selects.append("(SELECT max(score) FROM m)")
+            else:
+                selects.append("NULL")
+            for i, spec in enumerate(specs):
+                if spec.field.is_text:
+                    selects.append("'[]'::json")
+                    continue
+                sql, prm = facet_sql(spec, core)
+                if i in totals:
+                    # CASE evaluates only the branch taken (subqueries are lazy)
+                    comp_sql = counts_json_sql(spec, "comp", f"f{i}")
+                    sql = ("CASE WHEN (SELECT count(*) FROM m) * 2 > %s THEN "  # noqa: S608 - generated
+                           f"json_build_object('comp', {comp_sql}) ELSE {sql} END")
+                    prm = [totals[i][0]] + prm
+                selects.append(sql)
+                sel_params.extend(prm)
+            for i in range(len(facet_queries)):
+                selects.append(f"(SELECT count(*) FROM m WHERE q{i})")  # noqa: S608 - generated column name
+            sql = cte + " SELECT " + ", ".join(selects)
+            cur.execute(sql, col_params + where_params + comp_params + sel_params)
+            row = cur.fetchone()
+            num_found, page, max_score = row[0], row[1], row[2]
+            facet_rows = list(row[3:3 + len(specs)])
+            for i, (_n, counts) in totals.items():
+                if isinstance(facet_rows[i], dict):
+                    facet_rows[i] = from_complement(specs[i], counts, facet_rows[i]["comp"])
+            if num_found >= TOTALS_MIN_MATCHES and not (qfrag.match_all and core in self._broad):
+                # (match-all queries of broad cores use the document sets instead)
+                todo = [s for i, s in enumerate(specs) if complement_ok(s) and i not in totals]
+                if todo:
+                    self._load_totals(cur, core, gen, todo)
+            fq_counts = list(row[3 + len(specs):])
+        if num_found >= DOCSETS_MIN_MATCHES and core not in self._broad:
+            if len(self._broad) >= TOTALS_CACHE_SIZE:
+                self._broad.clear()
+            self._broad.add(core)
 
         docs = []
         for _uid, score, stored in page:
@@ -354,6 +369,65 @@ class Searcher:
                 "facet_ranges": {}, "facet_intervals": {}, "facet_heatmaps": {},
             }
         return out
+
+    def _via_docsets(self, cur: Any, core: str, gen: int, filters: list[Frag],
+                     specs: list[FacetSpec], facet_queries: list[Frag], start: int, rows: int,
+                     score_sql: str, need_score: bool, cols: list[str], col_params: list[Any],
+                     order_parts: list[str]) -> tuple[int, Any, Any, list[Any], list[int]] | None:
+        """A match-all query under filters, answered from the core's document
+        sets (docsets.py): (numFound, page, maxScore, facet rows, facet.query
+        counts) as the SQL path returns them, or None to use the SQL path."""
+        sets = self.docsets.get(cur, core, gen)
+        wanted = [f for f in filters + facet_queries if not f.match_all]
+        self.docsets.prepare(cur, sets, core, [(f.sql, f.params) for f in wanted],
+                             [(s.field.name, s.field.multi) for s in specs if not s.field.is_text])
+        values = [None if spec.field.is_text else sets.values[spec.field.name] for spec in specs]
+        if any(v is None for spec, v in zip(specs, values, strict=True) if not spec.field.is_text):
+            return None
+        match = sets.everything
+        for f in filters:
+            if not f.match_all:
+                match &= self.docsets.filter(sets, f.sql, f.params)
+        num_found = match.bit_count()
+        facet_rows: list[Any] = [
+            [] if vals is None else
+            rank_counts(spec, {v: (m & match).bit_count() for v, m in vals.items()})
+            for spec, vals in zip(specs, values, strict=True)]
+        fq_counts = [(match if f.match_all else self.docsets.filter(sets, f.sql, f.params)
+                      & match).bit_count() for f in facet_queries]
+        constant = score_sql == "1.0"
+        max_score = (1.0 if num_found else None) if constant else None
+        page: Any = []
+        if constant and rows > 0:
+            # the order of the whole core is cached; the page is the first matches in it
+            keys = [p for p in order_parts if not p.startswith("score ")]
+            order = self.docsets.order(
+                cur, sets, f"SELECT seq FROM (SELECT {', '.join(cols)} FROM pgsolr_doc "  # noqa: S608 - generated columns, values are bound
+                f"WHERE core = %s) AS m ORDER BY {', '.join(keys)}", col_params + [core])
+            seqs = sets.first(match, order, start, rows)
+            cur.execute("SELECT seq, stored FROM pgsolr_doc WHERE core = %s AND seq = ANY(%s)",
+                        (core, seqs))
+            stored = dict(cur.fetchall())
+            page = [(None, 1.0, stored[q]) for q in seqs]
+        elif not constant and (rows > 0 or need_score):
+            # scores vary (bf, boost): computed in SQL for the matching documents only
+            cur.execute(
+                f"WITH m AS MATERIALIZED (SELECT {', '.join(cols)} FROM pgsolr_doc "  # noqa: S608 - generated columns, values are bound
+                "WHERE core = %s AND seq = ANY(%s::bigint[])) SELECT (SELECT max(score) FROM m), "
+                # an array literal: adapting thousands of ints one by one costs more
+                + self._page_sql(order_parts),
+                col_params + [core, "{" + ",".join(map(str, sets.members(match))) + "}"]
+                + [rows, start, core])
+            max_score, page = cur.fetchone()
+        return num_found, page, max_score, facet_rows, fq_counts
+
+    @staticmethod
+    def _page_sql(order_parts: list[str]) -> str:
+        """The page of ``m`` with the stored documents, as json [[uid, score, stored]]."""
+        return ("(SELECT COALESCE(json_agg(json_build_array(p.uid, p.score, d.stored) ORDER BY p.rn),"  # noqa: S608 - fixed template
+                " '[]'::json) FROM (SELECT uid, score, row_number() OVER () AS rn FROM "
+                f"(SELECT uid, score FROM m ORDER BY {', '.join(order_parts)} LIMIT %s OFFSET %s) AS o"
+                ") AS p JOIN pgsolr_doc d ON d.core = %s AND d.uid = p.uid)")
 
     @staticmethod
     def _split_functions(bf: str) -> list[tuple[str, float]]:

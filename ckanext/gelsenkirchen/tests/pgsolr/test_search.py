@@ -169,6 +169,19 @@ def test_filters_ckan_style(corpus: pysolr.Solr) -> None:
     assert sorted(ids(res)) == ["glas", "parks", "wlan"]
 
 
+def test_several_filters_on_one_field(corpus: pysolr.Solr) -> None:
+    """Equality filters are merged into one containment test: values of a
+    multi-valued field must all be present, two values of a single-valued
+    field exclude each other."""
+    assert ids(corpus.search("*:*", fq=["tags:internet", "tags:wlan"])) == ["wlan"]
+    assert sorted(ids(corpus.search("*:*", fq=["tags:internet", "organization:stadtwerke"]))) \
+        == ["glas", "wlan"]
+    assert corpus.search("*:*", fq=["organization:stadtwerke",
+                                    "organization:gruenflaechen"]).hits == 0
+    assert ids(corpus.search("*:*", fq=["organization:stadtwerke", "-tags:wlan",
+                                        "organization:stadtwerke"])) == ["glas"]
+
+
 def test_facets(corpus: pysolr.Solr) -> None:
     res = corpus.search("*:*", facet="true", **{"facet.field": ["tags", "res_format", "organization"],
                                                "facet.mincount": 1, "facet.limit": 50})

@@ -1,0 +1,134 @@
+"""Broad queries answered from document sets (pgsolr/docsets.py) return
+exactly what the SQL path returns: counts, pages in every sort order,
+scores, facets and facet queries, also after writes change the generation."""
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pysolr
+import pytest
+
+from ckanext.gelsenkirchen.pgsolr import search
+from ckanext.gelsenkirchen.pgsolr.server import PgSolrServer
+
+from .conftest import make_doc
+
+TAGS = ["a", "b", "c", "d", "e", "Ä", "ab", "abc", "z"]
+ORGS = ["o1", "o2", "o3", "o4"]
+FACETS = ["tags", "organization", "num_resources", "res_format"]
+BF = ("div(mul(mul(max(0,sub(min(7.1,maxx),max(7.0,minx))),"
+      "max(0,sub(min(51.55,maxy),max(51.45,miny)))),2),"
+      "add(0.01,mul(sub(maxy,miny),sub(maxx,minx))))")
+
+
+def _doc(i: int, rnd: random.Random) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "tags": rnd.sample(TAGS, rnd.randint(0, 3)),
+        "num_resources": rnd.randint(0, 3),
+        "res_format": rnd.sample(["CSV", "JSON", "PDF"], rnd.randint(1, 2)),
+        "title_string": f"Titel {rnd.randint(0, 30):02d}",
+        "metadata_modified": f"2024-0{rnd.randint(1, 9)}-{rnd.randint(10, 28)}T00:00:00Z",
+        "permission_labels": ["public"] if rnd.random() < 0.9 else ["member-o1"],
+    }
+    if rnd.random() < 0.8:
+        fields["organization"] = rnd.choice(ORGS)
+    if rnd.random() < 0.7:
+        cx, cy = 7.05 + rnd.uniform(-0.1, 0.1), 51.5 + rnd.uniform(-0.1, 0.1)
+        fields.update(minx=cx - 0.01, maxx=cx + 0.01, miny=cy - 0.01, maxy=cy + 0.01,
+                      bbox_area=0.0004)
+    if not fields["tags"]:
+        del fields["tags"]
+    return make_doc(f"d{i}", **fields)
+
+
+CKAN_FQ = ["+dataset_type:dataset", '+site_id:"site-a"', "+state:active",
+           '+permission_labels:("public" OR "member-o2")']
+QUERIES: list[dict[str, Any]] = [
+    {},
+    {"sort": "metadata_modified desc", "rows": 7},
+    {"sort": "score desc, metadata_modified desc", "fl": "id,score", "rows": 5, "start": 3},
+    {"sort": "title_string asc, name desc", "rows": 10, "start": 40},
+    {"sort": "organization asc", "rows": 30},              # documents without a value
+    {"sort": "num_resources desc, metadata_modified asc", "start": 55, "rows": 50},
+    {"rows": 0, "fl": "*,score"},
+    {"facet.mincount": 0, "facet.limit": 3, "facet.offset": 1},
+    {"facet.sort": "index", "facet.limit": -1, "f.tags.facet.prefix": "a"},
+    {"fq": CKAN_FQ + ["-organization:o1"], "facet.query": ["tags:a", "num_resources:[1 TO 2]"]},
+    {"fq": CKAN_FQ + ["tags:z"], "sort": "metadata_modified desc"},
+    {"fq": CKAN_FQ + ["text:abc OR name:d1*"], "rows": 20},   # full text: through the GIN index
+    {"fq": CKAN_FQ + ["-tags:[* TO *]"], "facet.query": ["organization:o1"]},
+    {"fq": CKAN_FQ + ["{!frange incl=false l=0 u=1}" + BF], "defType": "edismax", "bf": BF,
+     "fl": "id,score", "sort": "score desc, metadata_modified desc", "rows": 12},
+    {"fq": CKAN_FQ + ["{!frange incl=false l=0 u=1}" + BF], "defType": "edismax", "bf": BF,
+     "fl": "*,score", "rows": 0},
+]
+
+
+def _search(solr: pysolr.Solr, extra: dict[str, Any]) -> Any:
+    params: dict[str, Any] = {"fq": CKAN_FQ, "facet": "true", "facet.field": FACETS,
+                              "facet.limit": 50, "facet.mincount": 1, **extra}
+    res = solr.search("*:*", **params)
+    return res.hits, res.raw_response["response"], res.raw_response["facet_counts"]
+
+
+@pytest.fixture()
+def docset_calls(pgsolr_server: PgSolrServer, monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Records whether each docset attempt answered (True) or fell back."""
+    calls: list[bool] = []
+    real = search.Searcher._via_docsets
+
+    def spy(self: search.Searcher, *args: Any, **kwargs: Any) -> Any:
+        out = real(self, *args, **kwargs)
+        calls.append(out is not None)
+        return out
+
+    monkeypatch.setattr(search.Searcher, "_via_docsets", spy)
+    return calls
+
+
+def _check_all(server: PgSolrServer, solr: pysolr.Solr, monkeypatch: pytest.MonkeyPatch,
+               calls: list[bool]) -> None:
+    for extra in QUERIES:
+        monkeypatch.setattr(search, "DOCSETS_MIN_MATCHES", 10 ** 9)
+        server.app.searcher._broad.clear()
+        before = len(calls)
+        expected = _search(solr, extra)
+        assert len(calls) == before and expected[0] > 0, extra   # the SQL path answered
+        monkeypatch.setattr(search, "DOCSETS_MIN_MATCHES", 1)
+        _search(solr, {})                      # marks the core's generation as broad
+        got = _search(solr, extra)
+        assert calls[before:] == [True], extra   # answered from the sets
+        assert got == expected, extra
+
+
+def test_docsets_equal_sql_path(pgsolr_server: PgSolrServer, solr: pysolr.Solr,
+                                monkeypatch: pytest.MonkeyPatch, docset_calls: list[bool]) -> None:
+    rnd = random.Random(11)
+    solr.add([_doc(i, rnd) for i in range(150)])
+    _check_all(pgsolr_server, solr, monkeypatch, docset_calls)
+    # a write changes the generation: the sets are rebuilt, not reused
+    solr.add([make_doc("d1", tags=["neu"], organization="o9", title_string="AAA",
+                       metadata_modified="2030-01-01T00:00:00Z")])
+    solr.delete(id="idx-d2")
+    hits, response, facets = _search(solr, {"sort": "metadata_modified desc", "rows": 1,
+                                            "facet.limit": -1})
+    assert response["docs"][0]["id"] == "d1"
+    assert "neu" in facets["facet_fields"]["tags"]
+    assert docset_calls[-1] is True
+    _check_all(pgsolr_server, solr, monkeypatch, docset_calls)
+    solr.delete(q="organization:o3")
+    assert "o3" not in _search(solr, {})[2]["facet_fields"]["organization"]
+    _check_all(pgsolr_server, solr, monkeypatch, docset_calls)
+
+
+def test_many_valued_facet_falls_back_to_sql(solr: pysolr.Solr, monkeypatch: pytest.MonkeyPatch,
+                                             docset_calls: list[bool]) -> None:
+    from ckanext.gelsenkirchen.pgsolr import docsets
+    monkeypatch.setattr(docsets, "MAX_FACET_VALUES", 5)
+    monkeypatch.setattr(search, "DOCSETS_MIN_MATCHES", 1)
+    solr.add([make_doc(f"d{i}", tags=[f"t{i}"]) for i in range(20)])
+    solr.search("*:*")
+    res = solr.search("*:*", **{"facet": "true", "facet.field": "tags", "facet.limit": -1})
+    assert docset_calls[-1] is False                  # too many values: SQL counted them
+    assert res.hits == 20 and len(res.facets["facet_fields"]["tags"]) == 40
