@@ -16,10 +16,16 @@ facets. Solr answers them from cached bit sets instead; so does this module:
 
 Everything is keyed on the core's write generation (see
 Store.bump_generation) and read in the query's REPEATABLE READ snapshot, so
-results are exact; a write makes the next query rebuild what it needs.
+results are exact. After a write the sets are advanced, not rebuilt: writers
+of a core queue on its generation row before they draw ``seq`` numbers, so
+the documents added since are exactly those with a larger ``seq`` than the
+sets know, and removed ones are the known ``seq`` numbers that are gone.
+Their positions stay dead until a full rebuild (after large changes).
 """
 from __future__ import annotations
 
+import bisect
+import functools
 import json
 import threading
 from dataclasses import dataclass, field
@@ -29,27 +35,76 @@ from typing import Any
 # memory than this, is counted in SQL
 MAX_FACET_VALUES = 5000
 MAX_FIELD_BYTES = 32 * 1024 * 1024
-# filters and sort orders kept per core generation
+# filters kept per core generation; sort orders (each holds every
+# document's key values, ~10 MB at 50,000 documents) per core
 MAX_ENTRIES = 256
+MAX_ORDERS = 16
+# a write adding more documents than this (or a tenth of the core), or
+# leaving more than a fifth of the positions dead, rebuilds the sets
+ADVANCE_MAX_NEW = 500
+
+
+SortSpec = tuple[str, bool, bool, str]   # column, desc, nulls first, ORDER BY item
+
+
+@dataclass
+class Order:
+    """The core's positions sorted as ``ORDER BY specs, seq``, with each
+    position's key values, so that new documents can be placed by bisection."""
+    select: str                          # the columns over pgsolr_doc (AS m)
+    params: list[Any]
+    specs: list[SortSpec]
+    positions: list[int]
+    keys: dict[int, tuple[Any, ...]]     # position -> key values
+
+    def sql(self, delta: bool) -> str:
+        """All the core's documents in order, or only those after a seq."""
+        cols = ", ".join(c for c, _, _, _ in self.specs)
+        where = "core = %s AND seq > %s" if delta else "core = %s"
+        order = "" if delta else " ORDER BY " + ", ".join([o for _, _, _, o in self.specs] + ["seq ASC"])
+        return (f"SELECT seq{', ' + cols if cols else ''} FROM (SELECT {self.select} "  # noqa: S608 - generated from schema-checked sort keys, values are bound
+                f"FROM pgsolr_doc WHERE {where}) AS m{order}")
+
+    def sort_key(self, seqs: list[int]) -> Any:
+        """A key function for a position, comparing as PostgreSQL orders:
+        COLLATE "C" text compares by code point, like Python's str."""
+        specs = self.specs
+
+        def compare(a: tuple[tuple[Any, ...], int], b: tuple[tuple[Any, ...], int]) -> int:
+            for (_, desc, nulls_first, _), va, vb in zip(specs, a[0], b[0], strict=True):
+                if va is None or vb is None:
+                    if va is None and vb is None:
+                        continue
+                    return (-1 if va is None else 1) * (1 if nulls_first else -1)
+                if va != vb:
+                    return (1 if va > vb else -1) * (-1 if desc else 1)
+            return (a[1] > b[1]) - (a[1] < b[1])
+
+        wrap = functools.cmp_to_key(compare)
+        return lambda p: wrap((self.keys[p], seqs[p]))
 
 
 @dataclass
 class CoreSets:
     """The cached sets of one core at one write generation."""
     gen: int
-    seqs: list[int]                      # position -> seq
+    seqs: list[int]                      # position -> seq (dead positions included)
     pos: dict[int, int]                  # seq -> position
-    filters: dict[tuple[str, str], int] = field(default_factory=dict)
+    alive: int = 0                       # positions of the core's documents
+    max_seq: int = 0
+    dead: int = 0
+    # key -> (sql, params, set) / field -> {value: set} or None / key -> order
+    filters: dict[tuple[str, str], tuple[str, list[Any], int]] = field(default_factory=dict)
     values: dict[str, dict[str, int] | None] = field(default_factory=dict)
-    orders: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    multi: dict[str, bool] = field(default_factory=dict)   # field -> multi-valued
+    orders: dict[tuple[str, str], Order] = field(default_factory=dict)
+    # filter key -> requests that used it; only filters used by several
+    # requests are carried over a write (a map extent is usually used once)
+    uses: dict[tuple[str, str], int] = field(default_factory=dict)
 
     @property
     def size(self) -> int:
         return len(self.seqs)
-
-    @property
-    def everything(self) -> int:
-        return (1 << len(self.seqs)) - 1
 
     def mask(self, positions: Any) -> int:
         bits = bytearray((len(self.seqs) + 7) // 8)
@@ -86,8 +141,12 @@ class CoreSets:
         return out
 
 
-def _key(sql: str, params: list[Any]) -> tuple[str, str]:
+def filter_key(sql: str, params: list[Any]) -> tuple[str, str]:
     return sql, json.dumps(params, default=str)
+
+
+def _too_many(values: int, size: int) -> bool:
+    return values > MAX_FACET_VALUES or values * (size // 8 + 1) > MAX_FIELD_BYTES
 
 
 class DocSets:
@@ -99,93 +158,200 @@ class DocSets:
 
     def get(self, cur: Any, core: str, gen: int) -> CoreSets:
         with self._lock:
-            sets = self._cores.get(core)
-        if sets is not None and sets.gen == gen:
-            return sets
-        cur.execute("SELECT seq FROM pgsolr_doc WHERE core = %s ORDER BY seq", (core,))
-        seqs = [r[0] for r in cur.fetchall()]
-        sets = CoreSets(gen, seqs, {s: i for i, s in enumerate(seqs)})
+            cached = self._cores.get(core)
+        if cached is not None and cached.gen == gen:
+            return cached
+        sets = None
+        if cached is not None and cached.gen < gen:
+            sets = self._advance(cur, core, gen, cached)
+        if sets is None:
+            cur.execute("SELECT seq FROM pgsolr_doc WHERE core = %s ORDER BY seq", (core,))
+            seqs = [r[0] for r in cur.fetchall()]
+            sets = CoreSets(gen, seqs, {s: i for i, s in enumerate(seqs)},
+                            alive=(1 << len(seqs)) - 1, max_seq=seqs[-1] if seqs else 0)
         with self._lock:
-            if len(self._cores) >= 64:
-                self._cores.clear()
-            self._cores[core] = sets
+            current = self._cores.get(core)
+            if current is None or current.gen <= gen:   # never replace newer sets
+                if len(self._cores) >= 64:
+                    self._cores.clear()
+                self._cores[core] = sets
         return sets
 
     @staticmethod
+    def _advance(cur: Any, core: str, gen: int, old: CoreSets) -> CoreSets | None:
+        """``old`` brought to generation ``gen`` by applying what changed
+        since, or None when a rebuild is due."""
+        cur.execute("SELECT seq FROM pgsolr_doc WHERE core = %s AND seq > %s ORDER BY seq",
+                    (core, old.max_seq))
+        added = [r[0] for r in cur.fetchall()]
+        live = old.alive.bit_count()
+        if len(added) > max(ADVANCE_MAX_NEW, live // 10):
+            return None
+        cur.execute("SELECT seq FROM pgsolr_doc WHERE core = %s AND seq <= %s", (core, old.max_seq))
+        present = {r[0] for r in cur.fetchall()}
+        removed = [] if len(present) == live else \
+            [old.pos[s] for s in old.members(old.alive) if s not in present]
+        size = old.size + len(added)
+        dead = old.dead + len(removed)
+        if dead > size // 5:
+            return None
+        pos = dict(old.pos)
+        pos.update((s, old.size + i) for i, s in enumerate(added))
+        new = CoreSets(gen, old.seqs + added, pos, max_seq=added[-1] if added else old.max_seq,
+                       dead=dead, multi=old.multi)
+        new.alive = (old.alive & ~new.mask(removed)) | new.mask(range(old.size, size))
+        # copies: requests still on the old generation may add entries meanwhile
+        filters = [(k, f) for k, f in list(old.filters.items()) if old.uses.get(k, 0) >= 2]
+        new.uses = {k: old.uses.get(k, 0) for k, _ in filters}
+        fields = [(name, vals) for name, vals in list(old.values.items()) if vals is not None]
+        rows: list[Any] = []
+        if added and (filters or fields):
+            cols = [f"COALESCE(({sql}), FALSE)" for _, (sql, _, _) in filters]
+            params = [p for _, (_, prm, _) in filters for p in prm]
+            for name, _ in fields:
+                # the values as text, exactly as prepare's SQL prints them
+                if old.multi[name]:
+                    cols.append("ARRAY(SELECT jsonb_array_elements_text(CASE WHEN "
+                                "jsonb_typeof(idx->%s) = 'array' THEN idx->%s ELSE '[]'::jsonb END))")
+                    params += [name, name]
+                else:
+                    cols.append("idx->>%s")
+                    params.append(name)
+            cur.execute(f"SELECT seq, {', '.join(cols)} FROM pgsolr_doc "  # noqa: S608 - cached compiled fragments, values are bound
+                        "WHERE core = %s AND seq > %s", params + [core, old.max_seq])
+            rows = cur.fetchall()
+        for i, (key, (sql, prm, mask)) in enumerate(filters):
+            hits = new.mask(pos[r[0]] for r in rows if r[1 + i])
+            new.filters[key] = (sql, prm, (mask & new.alive) | hits)
+        offset = 1 + len(filters)
+        for j, (name, vals) in enumerate(fields):
+            grown: dict[str, list[int]] = {}
+            for r in rows:
+                value = r[offset + j]
+                for v in value if isinstance(value, list) else [value]:
+                    if v is not None:
+                        grown.setdefault(v, []).append(pos[r[0]])
+            masks = {v: m & new.alive for v, m in vals.items()}
+            for v, positions in grown.items():
+                masks[v] = masks.get(v, 0) | new.mask(positions)
+            masks = {v: m for v, m in masks.items() if m}
+            new.values[name] = None if _too_many(len(masks), size) else masks
+        new.values.update((name, None) for name, vals in list(old.values.items()) if vals is None)
+        for key, order in list(old.orders.items()):
+            new.orders[key] = DocSets._advance_order(cur, core, old, new, order, removed)
+        return new
+
+    @staticmethod
+    def _advance_order(cur: Any, core: str, old: CoreSets, new: CoreSets, order: Order,
+                       removed: list[int]) -> Order:
+        """``order`` without the removed positions and with the added ones
+        placed by bisection on their key values."""
+        gone = set(removed)
+        positions = [p for p in order.positions if p not in gone] if gone else list(order.positions)
+        keys = dict(order.keys)
+        for p in gone:
+            keys.pop(p, None)
+        moved = Order(order.select, order.params, order.specs, positions, keys)
+        if new.size > old.size:
+            cur.execute(moved.sql(delta=True), order.params + [core, old.max_seq])
+            sort_key = moved.sort_key(new.seqs)
+            for row in cur.fetchall():
+                p = new.pos[row[0]]
+                keys[p] = tuple(row[1:])
+                positions.insert(bisect.bisect_left(positions, sort_key(p), key=sort_key), p)
+        return moved
+
+    @staticmethod
     def prepare(cur: Any, sets: CoreSets, core: str, filters: list[tuple[str, list[Any]]],
-                fields: list[tuple[str, bool]]) -> None:
-        """Compute the missing filter sets and value sets in one statement
-        (one pass over the core's rows instead of one per filter and field)."""
-        todo_f = list({_key(sql, p): (sql, p) for sql, p in filters
-                       if _key(sql, p) not in sets.filters}.values())
+                fields: list[tuple[str, bool]]) -> dict[tuple[str, str], int]:
+        """The sets of ``filters`` (by filter_key), computing the missing
+        filter and value sets in one statement: one pass over the core's
+        rows instead of one per filter and field."""
+        wanted = {filter_key(sql, p): (sql, p) for sql, p in filters}
+        found: dict[tuple[str, str], int] = {}
+        for key in wanted:
+            hit = sets.filters.get(key)
+            if hit is not None:
+                found[key] = hit[2]
+        todo_f = [(k, f) for k, f in wanted.items() if k not in found]
         todo_v = list(dict.fromkeys(f for f in fields if f[0] not in sets.values))
+        pos = sets.pos
         # full-text filters: through the tsv GIN index, not by detoasting
         # every document's tsv in the pass below
-        for sql, prm in [f for f in todo_f if "tsv" in f[0]]:
+        for key, (sql, prm) in [f for f in todo_f if "tsv" in f[1][0]]:
             cur.execute(f"SELECT seq FROM pgsolr_doc WHERE core = %s AND ({sql})",  # noqa: S608 - compiled fragment, values are bound
                         [core] + prm)
-            sets.filters[_key(sql, prm)] = sets.mask(sets.pos[r[0]] for r in cur.fetchall())
-        todo_f = [f for f in todo_f if "tsv" not in f[0]]
-        if not todo_f and not todo_v:
-            return
-        cols: list[str] = []
-        params: list[Any] = []
-        for i, (sql, prm) in enumerate(todo_f):
-            cols.append(f"COALESCE(({sql}), FALSE) AS b{i}")
-            params.extend(prm)
-        for j, (name, multi) in enumerate(todo_v):
-            cols.append(f"idx->%s AS v{j}" if multi else f"idx->>%s AS v{j}")
-            params.append(name)
-        parts: list[str] = []
-        for i in range(len(todo_f)):
-            parts.append(f"SELECT 'f', {i}, NULL::text, array_agg(pos) FROM a WHERE b{i}")  # noqa: S608 - generated names
-        for j, (_name, multi) in enumerate(todo_v):
-            if multi:
-                parts.append(
-                    f"SELECT 'v', {j}, e.v, array_agg(a.pos) FROM a, "  # noqa: S608 - generated names
-                    f"jsonb_array_elements_text(CASE WHEN jsonb_typeof(a.v{j}) = 'array' "
-                    f"THEN a.v{j} ELSE '[]'::jsonb END) AS e(v) GROUP BY e.v")
-            else:
-                parts.append(f"SELECT 'v', {j}, v{j}, array_agg(pos) FROM a "  # noqa: S608 - generated names
-                             f"WHERE v{j} IS NOT NULL GROUP BY v{j}")
-        cur.execute(
-            f"WITH a AS MATERIALIZED (SELECT row_number() OVER (ORDER BY seq) - 1 AS pos, "  # noqa: S608 - compiled fragments and generated names, values are bound
-            f"{', '.join(cols)} FROM pgsolr_doc WHERE core = %s) "
-            + " UNION ALL ".join(f"({p})" for p in parts), params + [core])
-        found_f: dict[int, int] = {}
-        found_v: dict[int, dict[str, int]] = {j: {} for j in range(len(todo_v))}
-        for kind, i, value, positions in cur.fetchall():
-            if kind == "f":
-                found_f[i] = sets.mask(positions or [])
-            else:
-                found_v[i][value] = sets.mask(positions)
-        if len(sets.filters) + len(todo_f) > MAX_ENTRIES:
-            sets.filters.clear()
-        for i, (sql, prm) in enumerate(todo_f):
-            sets.filters[_key(sql, prm)] = found_f.get(i, 0)
-        row_bytes = sets.size // 8 + 1
-        for j, (name, _multi) in enumerate(todo_v):
-            vals = found_v[j]
-            too_many = len(vals) > MAX_FACET_VALUES or len(vals) * row_bytes > MAX_FIELD_BYTES
-            sets.values[name] = None if too_many else vals
+            found[key] = sets.mask(pos[r[0]] for r in cur.fetchall())
+        todo_f = [f for f in todo_f if "tsv" not in f[1][0]]
+        if todo_f or todo_v:
+            cols: list[str] = []
+            params: list[Any] = []
+            for i, (_, (sql, prm)) in enumerate(todo_f):
+                cols.append(f"COALESCE(({sql}), FALSE) AS b{i}")
+                params.extend(prm)
+            for j, (name, multi) in enumerate(todo_v):
+                cols.append(f"idx->%s AS v{j}" if multi else f"idx->>%s AS v{j}")
+                params.append(name)
+            parts: list[str] = []
+            for i in range(len(todo_f)):
+                parts.append(f"SELECT 'f', {i}, NULL::text, array_agg(seq) FROM a WHERE b{i}")  # noqa: S608 - generated names
+            for j, (_name, multi) in enumerate(todo_v):
+                if multi:
+                    parts.append(
+                        f"SELECT 'v', {j}, e.v, array_agg(a.seq) FROM a, "  # noqa: S608 - generated names
+                        f"jsonb_array_elements_text(CASE WHEN jsonb_typeof(a.v{j}) = 'array' "
+                        f"THEN a.v{j} ELSE '[]'::jsonb END) AS e(v) GROUP BY e.v")
+                else:
+                    parts.append(f"SELECT 'v', {j}, v{j}, array_agg(seq) FROM a "  # noqa: S608 - generated names
+                                 f"WHERE v{j} IS NOT NULL GROUP BY v{j}")
+            # seqs, not row numbers: after writes, positions are no longer dense
+            cur.execute(
+                f"WITH a AS MATERIALIZED (SELECT seq, {', '.join(cols)} "  # noqa: S608 - compiled fragments and generated names, values are bound
+                "FROM pgsolr_doc WHERE core = %s) "
+                + " UNION ALL ".join(f"({p})" for p in parts), params + [core])
+            found_v: dict[int, dict[str, int]] = {j: {} for j in range(len(todo_v))}
+            for kind, i, value, seqs in cur.fetchall():
+                mask = sets.mask(pos[q] for q in seqs or [])
+                if kind == "f":
+                    found[todo_f[i][0]] = mask
+                else:
+                    found_v[i][value] = mask
+            for j, (name, multi) in enumerate(todo_v):
+                vals = found_v[j]
+                sets.multi[name] = multi
+                sets.values[name] = None if _too_many(len(vals), sets.size) else vals
+        DocSets._keep(sets, {k: (wanted[k][0], wanted[k][1], found.get(k, 0)) for k in wanted})
+        return {k: found.get(k, 0) for k in wanted}
 
     @staticmethod
-    def filter(sets: CoreSets, sql: str, params: list[Any]) -> int:
-        """The set of a filter computed by prepare."""
-        return sets.filters[_key(sql, params)]
+    def _keep(sets: CoreSets, entries: dict[tuple[str, str], tuple[str, list[Any], int]]) -> None:
+        """Store a request's filter sets and count the use; when full, drop
+        the filters fewer requests used first."""
+        for key in entries:
+            sets.uses[key] = sets.uses.get(key, 0) + 1
+        if len(sets.filters) + len(entries) > MAX_ENTRIES:
+            keep = sorted(sets.filters, key=lambda k: -sets.uses.get(k, 0))[:MAX_ENTRIES // 2]
+            sets.filters = {k: sets.filters[k] for k in keep if k in sets.filters}
+            sets.uses = {k: sets.uses[k] for k in keep if k in sets.uses}
+        sets.filters.update(entries)
 
     @staticmethod
-    def order(cur: Any, sets: CoreSets, sql: str, params: list[Any]) -> list[int]:
-        """The core's positions in the order of ``sql`` (a statement
-        returning every seq of the core, sorted)."""
-        key = _key(sql, params)
+    def order(cur: Any, sets: CoreSets, core: str, select: str, params: list[Any],
+              specs: list[SortSpec]) -> list[int]:
+        """The core's positions sorted by ``specs`` (then seq); ``select``
+        are the columns over pgsolr_doc that the specs name."""
+        key = filter_key(select + "|" + "|".join(o for _, _, _, o in specs), params)
         hit = sets.orders.get(key)
         if hit is not None:
-            return hit
-        cur.execute(sql, params)
+            return hit.positions
+        order = Order(select, params, specs, [], {})
+        cur.execute(order.sql(delta=False), params + [core])
         pos = sets.pos
-        order = [pos[r[0]] for r in cur.fetchall()]
-        if len(sets.orders) >= MAX_ENTRIES:
+        for row in cur.fetchall():
+            p = pos[row[0]]
+            order.positions.append(p)
+            order.keys[p] = tuple(row[1:])
+        if len(sets.orders) >= MAX_ORDERS:
             sets.orders.clear()
         sets.orders[key] = order
-        return order
+        return order.positions

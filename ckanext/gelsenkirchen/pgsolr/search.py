@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from .docsets import DocSets
+from .docsets import DocSets, filter_key
 from .errors import bad_request
 from .facets import (
     FacetSpec,
@@ -248,12 +248,15 @@ class Searcher:
         cols = ["uid", "seq", f"({score_sql})::float8 AS score"]
         col_params: list[Any] = list(score_params)
         order_parts: list[str] = []
+        # the keys other than score: (column, desc, nulls first, ORDER BY item)
+        sort_specs: list[tuple[str, bool, bool, str]] = []
         for i, key in enumerate(sort_keys):
             if key.is_score:
                 order_parts.append(f"score {'DESC' if key.desc else 'ASC'}")
                 continue
             if key.expr == "seq":
                 order_parts.append(f"seq {'DESC' if key.desc else 'ASC'}")
+                sort_specs.append(("seq", key.desc, False, order_parts[-1]))
                 continue
             cols.append(f"{key.expr} AS s{i}")
             col_params.extend(key.params)
@@ -265,12 +268,13 @@ class Searcher:
                 nulls = "NULLS LAST" if key.desc else "NULLS FIRST"
             collate = "" if "::numeric" in key.expr else ' COLLATE "C"'
             order_parts.append(f"s{i}{collate} {'DESC' if key.desc else 'ASC'} {nulls}")
+            sort_specs.append((f"s{i}", key.desc, nulls == "NULLS FIRST", order_parts[-1]))
         order_parts.append("seq ASC")
         result = None
         if core in self._broad and qfrag.match_all and not any(s.missing for s in specs):
             result = self._via_docsets(
                 cur, core, gen, filters, specs, [f for _, f in facet_queries], start, rows,
-                score_sql, need_score, cols, col_params, order_parts)
+                score_sql, need_score, cols, col_params, order_parts, sort_specs)
         if result is not None:
             num_found, page, max_score, facet_rows, fq_counts = result
         else:
@@ -373,37 +377,38 @@ class Searcher:
     def _via_docsets(self, cur: Any, core: str, gen: int, filters: list[Frag],
                      specs: list[FacetSpec], facet_queries: list[Frag], start: int, rows: int,
                      score_sql: str, need_score: bool, cols: list[str], col_params: list[Any],
-                     order_parts: list[str]) -> tuple[int, Any, Any, list[Any], list[int]] | None:
+                     order_parts: list[str], sort_specs: list[tuple[str, bool, bool, str]],
+                     ) -> tuple[int, Any, Any, list[Any], list[int]] | None:
         """A match-all query under filters, answered from the core's document
         sets (docsets.py): (numFound, page, maxScore, facet rows, facet.query
         counts) as the SQL path returns them, or None to use the SQL path."""
         sets = self.docsets.get(cur, core, gen)
         wanted = [f for f in filters + facet_queries if not f.match_all]
-        self.docsets.prepare(cur, sets, core, [(f.sql, f.params) for f in wanted],
-                             [(s.field.name, s.field.multi) for s in specs if not s.field.is_text])
+        found = self.docsets.prepare(
+            cur, sets, core, [(f.sql, f.params) for f in wanted],
+            [(s.field.name, s.field.multi) for s in specs if not s.field.is_text])
         values = [None if spec.field.is_text else sets.values[spec.field.name] for spec in specs]
         if any(v is None for spec, v in zip(specs, values, strict=True) if not spec.field.is_text):
             return None
-        match = sets.everything
+
+        def filter_set(f: Frag) -> int:
+            return sets.alive if f.match_all else found[filter_key(f.sql, f.params)]
+
+        match = sets.alive
         for f in filters:
-            if not f.match_all:
-                match &= self.docsets.filter(sets, f.sql, f.params)
+            match &= filter_set(f)
         num_found = match.bit_count()
         facet_rows: list[Any] = [
             [] if vals is None else
             rank_counts(spec, {v: (m & match).bit_count() for v, m in vals.items()})
             for spec, vals in zip(specs, values, strict=True)]
-        fq_counts = [(match if f.match_all else self.docsets.filter(sets, f.sql, f.params)
-                      & match).bit_count() for f in facet_queries]
+        fq_counts = [(filter_set(f) & match).bit_count() for f in facet_queries]
         constant = score_sql == "1.0"
         max_score = (1.0 if num_found else None) if constant else None
         page: Any = []
         if constant and rows > 0:
             # the order of the whole core is cached; the page is the first matches in it
-            keys = [p for p in order_parts if not p.startswith("score ")]
-            order = self.docsets.order(
-                cur, sets, f"SELECT seq FROM (SELECT {', '.join(cols)} FROM pgsolr_doc "  # noqa: S608 - generated columns, values are bound
-                f"WHERE core = %s) AS m ORDER BY {', '.join(keys)}", col_params + [core])
+            order = self.docsets.order(cur, sets, core, ", ".join(cols), col_params, sort_specs)
             seqs = sets.first(match, order, start, rows)
             cur.execute("SELECT seq, stored FROM pgsolr_doc WHERE core = %s AND seq = ANY(%s)",
                         (core, seqs))

@@ -132,3 +132,59 @@ def test_many_valued_facet_falls_back_to_sql(solr: pysolr.Solr, monkeypatch: pyt
     res = solr.search("*:*", **{"facet": "true", "facet.field": "tags", "facet.limit": -1})
     assert docset_calls[-1] is False                  # too many values: SQL counted them
     assert res.hits == 20 and len(res.facets["facet_fields"]["tags"]) == 40
+
+
+def test_sets_follow_writes_without_rebuild(pgsolr_server: PgSolrServer, solr: pysolr.Solr,
+                                           monkeypatch: pytest.MonkeyPatch,
+                                           docset_calls: list[bool]) -> None:
+    """Small writes advance the cached sets (new seqs added, gone ones
+    dead) instead of rebuilding them; results stay equal to the SQL path."""
+    from ckanext.gelsenkirchen.pgsolr import docsets
+    advanced: list[bool] = []
+    real = docsets.DocSets._advance
+
+    def spy(*args: Any) -> Any:
+        out = real(*args)
+        advanced.append(out is not None)
+        return out
+
+    monkeypatch.setattr(docsets.DocSets, "_advance", staticmethod(spy))
+    rnd = random.Random(5)
+    solr.add([_doc(i, rnd) for i in range(120)])
+    checks = [QUERIES[1], QUERIES[3], QUERIES[4], QUERIES[7], QUERIES[9], QUERIES[11], QUERIES[13]]
+    assert "bf" in checks[-1] and "text:" in checks[-2]["fq"][-1]
+    core = solr.url.rsplit("/", 1)[1]
+    pgsolr_server.app.searcher._broad.add(core)
+    for extra in checks:
+        _search(solr, extra)                   # builds the sets
+    assert docset_calls and all(docset_calls)
+    for round_ in range(8):
+        kind = round_ % 4
+        if kind == 0:      # new datasets
+            solr.add([_doc(1000 + round_ * 3 + k, rnd) for k in range(3)])
+        elif kind == 1:    # updates with other values (new facet values too)
+            solr.add([make_doc(f"d{rnd.randint(0, 119)}", tags=[f"neu{round_}"],
+                               organization=rnd.choice(ORGS + ["o9"]),
+                               metadata_modified=f"2031-0{round_ % 9 + 1}-01T00:00:00Z")])
+        elif kind == 2:    # delete by id
+            solr.delete(id=f"idx-d{rnd.randint(0, 119)}")
+        else:              # delete by query
+            solr.delete(q=f"tags:{rnd.choice(TAGS)} AND num_resources:{rnd.randint(0, 3)}")
+        for extra in checks:
+            monkeypatch.setattr(search, "DOCSETS_MIN_MATCHES", 10 ** 9)
+            pgsolr_server.app.searcher._broad.clear()
+            expected = _search(solr, extra)
+            pgsolr_server.app.searcher._broad.add(core)
+            assert _search(solr, extra) == expected, (round_, extra)
+            assert docset_calls[-1] is True
+        # a filter and a facet field the advanced sets have not seen yet
+        fresh = {"fq": CKAN_FQ + [f"num_resources:{round_ % 4}"], "facet.field": ["groups", "tags"],
+                 "sort": "title_string desc", "rows": 9}
+        monkeypatch.setattr(search, "DOCSETS_MIN_MATCHES", 10 ** 9)
+        pgsolr_server.app.searcher._broad.clear()
+        expected = _search(solr, fresh)
+        pgsolr_server.app.searcher._broad.add(core)
+        assert _search(solr, fresh) == expected, round_
+    # the first query builds the sets; every write after that advanced them
+    assert advanced and all(advanced), advanced
+    assert len(advanced) == 8
