@@ -210,13 +210,29 @@ def check_wfs_exception(data: bytes) -> None:
 
 # ---------------------------------------------------------------- exports (pure)
 
+# A spreadsheet runs a cell starting with one of these as a formula
+# (CSV injection); signed numbers and phone numbers stay as they are.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER_LIKE = re.compile(r"[+-]?[\d\s.,/()+-]*")
+
+
+def csv_cell(value: Any) -> Any:
+    """``value`` for a CSV download: text that a spreadsheet would run as a
+    formula gets a leading apostrophe, which spreadsheets show as text."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START) \
+            and not _NUMBER_LIKE.fullmatch(value):
+        return "'" + value
+    return value
+
+
 def rows_to_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> bytes:
-    """The rows as UTF-8 CSV with a header; values verbatim."""
+    """The rows as UTF-8 CSV with a header; text verbatim except that
+    formula-like cells are neutralised (csv_cell)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(columns)
     for row in rows:
-        writer.writerow(["" if row.get(c) is None else row.get(c) for c in columns])
+        writer.writerow(["" if row.get(c) is None else csv_cell(row.get(c)) for c in columns])
     return out.getvalue().encode("utf-8")
 
 

@@ -10,7 +10,10 @@ Every request made on behalf of a harvest source goes through :func:`fetch`:
   hop is checked again (scheme, host addresses, loops);
 * hosts resolving to loopback, private, link-local, multicast, reserved or
   cloud metadata addresses are refused unless
-  ``ckanext.gelsenkirchen.harvest.allow_private_addresses`` is true;
+  ``ckanext.gelsenkirchen.harvest.allow_private_addresses`` is true; the
+  address is checked before the request and again on the connected socket,
+  before a byte is sent, so a DNS answer that changes in between (DNS
+  rebinding) cannot reach such an address either;
 * conditional requests (``If-None-Match`` / ``If-Modified-Since``);
 * HTML error pages served with status 200 are detected by the caller with
   :func:`looks_like_html`.
@@ -31,6 +34,10 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import NewConnectionError
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
@@ -116,6 +123,56 @@ def address_is_forbidden(address: str) -> bool:
             or ip.is_unspecified)
 
 
+class ForbiddenAddressError(NewConnectionError):
+    """The socket got connected to an address harvesters must not reach."""
+
+    def __init__(self, conn: Any, message: str):
+        super().__init__(conn, message)
+        self.message = message
+
+
+class _PeerCheck:
+    """Checks the address a new socket is connected to, before a byte is
+    sent: the host may resolve differently than during check_url."""
+    host: str
+
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()  # type: ignore[misc]
+        peer = sock.getpeername()[0]
+        if address_is_forbidden(peer):
+            sock.close()
+            raise ForbiddenAddressError(
+                self, f"the host {self.host!r} connected to {peer}, a loopback, private, "
+                "link-local or metadata address; such hosts are refused (see "
+                "ckanext.gelsenkirchen.harvest.allow_private_addresses)")
+        return sock
+
+
+class _CheckedHTTPConnection(_PeerCheck, HTTPConnection):
+    pass
+
+
+class _CheckedHTTPSConnection(_PeerCheck, HTTPSConnection):
+    pass
+
+
+class _CheckedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _CheckedHTTPConnection
+
+
+class _CheckedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _CheckedHTTPSConnection
+
+
+class PeerCheckingAdapter(HTTPAdapter):
+    """A transport adapter whose connections refuse forbidden addresses."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _CheckedHTTPPool,
+                                                   "https": _CheckedHTTPSPool}
+
+
 def check_url(url: str, limits: Limits, resolver: Resolver | None = None) -> None:
     """Raise FetchError unless ``url`` may be fetched under ``limits``."""
     parts = urlsplit(url)
@@ -157,6 +214,10 @@ def fetch(url: str, limits: Limits, *, etag: str | None = None,
     """
     session = session or requests.Session()
     session.trust_env = False  # no proxies or netrc credentials from the environment
+    if not limits.allow_private_addresses:
+        adapter = PeerCheckingAdapter()
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
     headers = {"User-Agent": limits.user_agent, "Accept-Encoding": "gzip, deflate"}
     if accept:
         headers["Accept"] = accept
@@ -184,6 +245,9 @@ def fetch(url: str, limits: Limits, *, etag: str | None = None,
         except requests.exceptions.TooManyRedirects:
             raise FetchError(f"too many redirects from {url}") from None
         except requests.exceptions.ConnectionError as error:
+            forbidden = _forbidden_address(error)
+            if forbidden is not None:
+                raise FetchError(forbidden.message) from None
             raise FetchError(f"could not connect to {_host(current)}: {_reason(error)}") from None
         except requests.exceptions.RequestException as error:
             raise FetchError(f"request to {_host(current)} failed: {_reason(error)}") from None
@@ -266,6 +330,22 @@ def content_hash(parts: Iterable[bytes | str]) -> str:
 
 def _host(url: str) -> str:
     return urlsplit(url).netloc or url
+
+
+def _forbidden_address(error: BaseException) -> ForbiddenAddressError | None:
+    """The ForbiddenAddressError behind requests' ConnectionError, if any."""
+    seen: set[int] = set()
+    todo: list[Any] = [error]
+    while todo:
+        current = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ForbiddenAddressError):
+            return current
+        todo.extend([getattr(current, "reason", None), current.__cause__, current.__context__]
+                    + [a for a in getattr(current, "args", ()) if isinstance(a, BaseException)])
+    return None
 
 
 def _reason(error: Any) -> str:

@@ -2,8 +2,10 @@
 database, no CKAN app; HTTP mocked with ``responses``."""
 from __future__ import annotations
 
+import http.server
 import json
 import pathlib
+import threading
 
 import pytest
 import requests
@@ -233,6 +235,18 @@ def test_deletion_guard():
     assert drop_check(None, {"a"}, 0.3) == (False, "")
 
 
+def test_csv_download_neutralises_formulas():
+    """Harvested text must not run as a formula in the spreadsheet of
+    someone who opens the published CSV; numbers and phone numbers stay."""
+    rows = [{"id": "1", "name": '=HYPERLINK("http://evil.example","Klick")', "phone": "+49 209 169-0"},
+            {"id": "2", "name": "@SUM(A1:A9)", "phone": "-12.5"},
+            {"id": "3", "name": "+cmd|' /C calc'!A0", "phone": "\t=1+1"}]
+    lines = rows_to_csv(rows, ["id", "name", "phone"]).decode().splitlines()
+    assert lines[1] == '1,"\'=HYPERLINK(""http://evil.example"",""Klick"")",+49 209 169-0'
+    assert lines[2] == "2,'@SUM(A1:A9),-12.5"
+    assert lines[3] == "3,'+cmd|' /C calc'!A0,'\t=1+1"
+
+
 def test_exports_keep_text_verbatim():
     rows = [{"id": "1", "name": "<script>alert(1)</script>", "latitude": 51.5, "longitude": 7.1}]
     assert b"<script>alert(1)</script>" in rows_to_csv(rows, ["id", "name"])
@@ -279,6 +293,45 @@ def test_urls_are_checked_before_any_request():
                             resolver=lambda host, port: ["93.184.216.34", "10.0.0.5"])
     safe_http.check_url("https://daten.example.org/x", strict,
                         resolver=lambda host, port: ["93.184.216.34"])
+
+
+@pytest.fixture()
+def local_feed():
+    """A real HTTP server on 127.0.0.1 that records the requests it gets."""
+    seen: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            seen.append(self.path)
+            body = b"id,name\n1,Rathaus\n"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/csv")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://localhost:{server.server_address[1]}/feed.csv", seen
+    server.shutdown()
+    server.server_close()
+
+
+def test_dns_rebinding_cannot_reach_a_private_address(local_feed):
+    """The name passes the check with a public answer, then resolves to
+    127.0.0.1 when requests connects: the socket's peer is checked too."""
+    url, seen = local_feed
+    public_first = lambda host, port: ["93.184.216.34"]  # noqa: E731 - the first DNS answer
+    with pytest.raises(safe_http.FetchError, match="connected to 127.0.0.1"):
+        safe_http.fetch(url, safe_http.Limits(), resolver=public_first)
+    assert seen == []                                    # not a byte reached the server
+    # the same server is reachable where private addresses are allowed
+    assert safe_http.fetch(url, OPEN, resolver=public_first).body.startswith(b"id,name")
+    assert seen == ["/feed.csv"]
 
 
 @responses.activate
