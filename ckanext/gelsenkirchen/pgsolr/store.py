@@ -17,6 +17,7 @@ from typing import Any
 
 import psycopg2
 import psycopg2.extras
+from psycopg2 import sql as pgsql
 from psycopg2.pool import ThreadedConnectionPool
 
 from .analysis import Analyzer, Tokens, build_tsvector
@@ -161,7 +162,8 @@ class Store:
             cur.execute("SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = %s::regclass",
                         (name,))
             if cur.fetchone()[0] != owner:
-                cur.execute(f'ALTER {kind} {name} OWNER TO "{owner.replace(chr(34), "")}"')
+                cur.execute(pgsql.SQL("ALTER {} {} OWNER TO {}").format(
+                    pgsql.SQL(kind), pgsql.Identifier(name), pgsql.Identifier(owner)))
 
     @staticmethod
     def _set_compression(cur: Any) -> None:
