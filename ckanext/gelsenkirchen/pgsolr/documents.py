@@ -129,7 +129,9 @@ def prepare(schema: Schema, doc: dict[str, Any]) -> PreparedDoc:
             elif fld.kind == TEXT:
                 out.texts[name] = stored
             else:
-                idx = [c[1] for c in converted]
+                # a value counts once per document (facets count documents,
+                # as in Solr: two CSV resources make one "CSV")
+                idx = list(dict.fromkeys(c[1] for c in converted))
                 out.idx[name] = idx if fld.multi else idx[0]
                 if fld.kind == STRING:
                     out.exact[name] = idx

@@ -196,6 +196,14 @@ def test_facets(corpus: pysolr.Solr) -> None:
     assert res.facets["facet_fields"]["res_format"] == ["CSV", 2, "JSON", 1]
 
 
+def test_facets_count_documents_not_repeated_values(solr: pysolr.Solr) -> None:
+    """A dataset with two CSV resources counts once for "CSV", as in Solr."""
+    solr.add([make_doc("a", res_format=["CSV", "CSV", "JSON"]), make_doc("b", res_format=["CSV"])])
+    res = solr.search("*:*", facet="true", **{"facet.field": "res_format", "facet.mincount": 1})
+    assert res.facets["facet_fields"]["res_format"] == ["CSV", 2, "JSON", 1]
+    assert solr.search("a", df="id").docs[0]["res_format"] == ["CSV", "CSV", "JSON"]  # stored as sent
+
+
 def test_facet_limit_mincount_sort_per_field(corpus: pysolr.Solr) -> None:
     params = {"facet.field": ["tags", "res_format"], "facet.limit": 2, "facet.mincount": 1,
               "f.res_format.facet.limit": -1, "f.res_format.facet.sort": "index"}
