@@ -150,7 +150,7 @@ def _too_many(values: int, size: int) -> bool:
 
 
 class DocSets:
-    """Per-core CoreSets, rebuilt lazily when the generation changes."""
+    """Per-core CoreSets, advanced (or rebuilt) lazily when the generation changes."""
 
     def __init__(self) -> None:
         self._cores: dict[str, CoreSets] = {}

@@ -188,3 +188,66 @@ def test_sets_follow_writes_without_rebuild(pgsolr_server: PgSolrServer, solr: p
     # the first query builds the sets; every write after that advanced them
     assert advanced and all(advanced), advanced
     assert len(advanced) == 8
+
+
+def test_concurrent_writes_and_queries_stay_consistent(pgsolr_server: PgSolrServer,
+                                                       solr: pysolr.Solr,
+                                                       monkeypatch: pytest.MonkeyPatch,
+                                                       docset_calls: list[bool]) -> None:
+    """Writers and readers at the same time: every answer from the sets is
+    consistent within its own snapshot (count = documents = facet sum, in
+    order), and the final state equals the SQL path."""
+    import threading
+    monkeypatch.setattr(search, "DOCSETS_MIN_MATCHES", 1)
+    rnd = random.Random(9)
+    solr.add([make_doc(f"d{i}", organization=rnd.choice(ORGS),
+                       metadata_modified=f"2024-01-{i % 28 + 1:02d}T00:00:00Z") for i in range(80)])
+    params = {"fq": CKAN_FQ, "facet": "true", "facet.field": "organization", "facet.limit": -1,
+              "sort": "metadata_modified desc", "rows": 1000, "fl": "id,metadata_modified"}
+    solr.search("*:*", **params)
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def writer(seed: int) -> None:
+        w = random.Random(seed)
+        client = pysolr.Solr(solr.url, always_commit=True)
+        try:
+            for k in range(25):
+                i = w.randint(0, 119)
+                if w.random() < 0.25:
+                    client.delete(id=f"idx-d{i}")
+                else:
+                    client.add([make_doc(f"d{i}", organization=w.choice(ORGS),
+                                         metadata_modified=f"2025-02-{k % 28 + 1:02d}T00:00:00Z")])
+        except BaseException as error:  # noqa: BLE001 - reported by the test
+            errors.append(error)
+
+    def reader() -> None:
+        client = pysolr.Solr(solr.url)
+        try:
+            while not stop.is_set():
+                res = client.search("*:*", **params)
+                counts = res.facets["facet_fields"]["organization"][1::2]
+                assert res.hits == len(res.docs) == sum(counts)
+                dates = [d["metadata_modified"] for d in res.docs]
+                assert dates == sorted(dates, reverse=True)
+        except BaseException as error:  # noqa: BLE001 - reported by the test
+            errors.append(error)
+
+    threads = [threading.Thread(target=writer, args=(s,)) for s in (1, 2)]
+    readers = [threading.Thread(target=reader) for _ in range(2)]
+    for t in threads + readers:
+        t.start()
+    for t in threads:
+        t.join()
+    stop.set()
+    for t in readers:
+        t.join()
+    assert not errors, errors[:3]
+    assert docset_calls.count(True) >= 10          # the readers were answered from the sets
+    got = solr.search("*:*", **params)
+    monkeypatch.setattr(search, "DOCSETS_MIN_MATCHES", 10 ** 9)
+    pgsolr_server.app.searcher._broad.clear()
+    expected = solr.search("*:*", **params)
+    assert got.raw_response["response"] == expected.raw_response["response"]
+    assert got.facets == expected.facets
