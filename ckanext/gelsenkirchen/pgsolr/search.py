@@ -55,6 +55,28 @@ class SortKey:
     is_score: bool = False
 
 
+@dataclass
+class Plan:
+    """A compiled /select request, for either way of answering it."""
+    qfrag: Frag                      # q
+    filters: list[Frag]              # the fq list
+    specs: list[FacetSpec]
+    facet_cols: list[tuple[str, list[Any]]]   # per spec: its idx value (SQL path)
+    facet_queries: list[tuple[str, Frag]]
+    start: int
+    rows: int
+    score_sql: str                   # "1.0" when the score is not needed or constant
+    need_score: bool
+    cols: list[str]                  # uid, seq, score and the sort key columns s<i>
+    col_params: list[Any]
+    order_parts: list[str]           # ORDER BY over cols, ending with seq
+    # the keys other than score: (column, desc, nulls first, ORDER BY item)
+    sort_specs: list[tuple[str, bool, bool, str]]
+
+
+Answer = tuple[int, Any, Any, list[Any], list[int]]   # numFound, page, maxScore, facets, fq counts
+
+
 def _int_param(params: Params, name: str, default: int) -> int:
     value = params.get(name)
     if value in (None, ""):
@@ -239,16 +261,9 @@ class Searcher:
             for fq in params.getlist("facet.query"):
                 facet_queries.append((str(fq), compiler.compile(str(fq), plain, is_filter=True)))
 
-        # WHERE clause: q and all fq as one conjunction, so that full-text and
-        # string conditions merge into a single tsquery where that helps
-        allf = _and([replace(qfrag, score="0", score_params=[])] + filters)
-        where = ["core = %s", allf.sql]
-        where_params: list[Any] = [core] + allf.params
-
         cols = ["uid", "seq", f"({score_sql})::float8 AS score"]
         col_params: list[Any] = list(score_params)
         order_parts: list[str] = []
-        # the keys other than score: (column, desc, nulls first, ORDER BY item)
         sort_specs: list[tuple[str, bool, bool, str]] = []
         for i, key in enumerate(sort_keys):
             if key.is_score:
@@ -270,85 +285,14 @@ class Searcher:
             order_parts.append(f"s{i}{collate} {'DESC' if key.desc else 'ASC'} {nulls}")
             sort_specs.append((f"s{i}", key.desc, nulls == "NULLS FIRST", order_parts[-1]))
         order_parts.append("seq ASC")
+        plan = Plan(qfrag, filters, specs, facet_cols, facet_queries, start, rows, score_sql,
+                    need_score, cols, col_params, order_parts, sort_specs)
         result = None
         if core in self._broad and qfrag.match_all and not any(s.missing for s in specs):
-            result = self._via_docsets(
-                cur, core, gen, filters, specs, [f for _, f in facet_queries], start, rows,
-                score_sql, need_score, cols, col_params, order_parts, sort_specs)
-        if result is not None:
-            num_found, page, max_score, facet_rows, fq_counts = result
-        else:
-            for i, (expr, prm) in enumerate(facet_cols):
-                cols.append(f"{expr} AS f{i}")
-                col_params.extend(prm)
-            for i, (_, frag) in enumerate(facet_queries):
-                cols.append(f"({frag.sql}) AS q{i}")
-                col_params.extend(frag.params)
-
-            # The inner query (kept apart by OFFSET 0) filters using the indexes
-            # and detoasts tsv once per matching row for the ts_rank calls.
-            tsv_col = "tsv || ''::tsvector AS tsv" if "tsv" in score_sql else "NULL::tsvector AS tsv"
-            cte = (f"WITH m AS MATERIALIZED (SELECT {', '.join(cols)} FROM ("  # noqa: S608 - compiled fragments; all values are bound parameters
-                   f"SELECT uid, seq, idx, {', '.join(COLUMN_FIELDS)}, {tsv_col} FROM pgsolr_doc "
-                   f"WHERE {' AND '.join(where)} OFFSET 0) AS d)")
-            # facets whose core totals are cached for this generation: counted
-            # over the complement (core minus m) when m holds most of the core
-            totals: dict[int, tuple[int, dict[str, int]]] = {}
-            for i, spec in enumerate(specs):
-                if complement_ok(spec):
-                    hit = self._cached_totals(core, spec.field.name, gen)
-                    if hit is not None:
-                        totals[i] = hit
-            comp_params: list[Any] = []
-            if totals:
-                comp_cols = []
-                for i in totals:
-                    expr, prm = column_expr(specs[i])
-                    comp_cols.append(f"{expr} AS f{i}")
-                    comp_params.extend(prm)
-                cte += (f", comp AS MATERIALIZED (SELECT {', '.join(comp_cols)} FROM pgsolr_doc AS c "  # noqa: S608 - generated names
-                        "WHERE c.core = %s AND NOT EXISTS (SELECT 1 FROM m WHERE m.uid = c.uid))")
-                comp_params.append(core)
-            selects = ["(SELECT count(*) FROM m)"]
-            sel_params: list[Any] = []
-            if rows > 0:
-                selects.append(self._page_sql(order_parts))
-                sel_params.extend([rows, start, core])
-            else:
-                selects.append("'[]'::json")
-            if need_score:
-                selects.append("(SELECT max(score) FROM m)")
-            else:
-                selects.append("NULL")
-            for i, spec in enumerate(specs):
-                if spec.field.is_text:
-                    selects.append("'[]'::json")
-                    continue
-                sql, prm = facet_sql(spec, core)
-                if i in totals:
-                    # CASE evaluates only the branch taken (subqueries are lazy)
-                    comp_sql = counts_json_sql(spec, "comp", f"f{i}")
-                    sql = ("CASE WHEN (SELECT count(*) FROM m) * 2 > %s THEN "  # noqa: S608 - generated
-                           f"json_build_object('comp', {comp_sql}) ELSE {sql} END")
-                    prm = [totals[i][0]] + prm
-                selects.append(sql)
-                sel_params.extend(prm)
-            for i in range(len(facet_queries)):
-                selects.append(f"(SELECT count(*) FROM m WHERE q{i})")  # noqa: S608 - generated column name
-            sql = cte + " SELECT " + ", ".join(selects)
-            cur.execute(sql, col_params + where_params + comp_params + sel_params)
-            row = cur.fetchone()
-            num_found, page, max_score = row[0], row[1], row[2]
-            facet_rows = list(row[3:3 + len(specs)])
-            for i, (_n, counts) in totals.items():
-                if isinstance(facet_rows[i], dict):
-                    facet_rows[i] = from_complement(specs[i], counts, facet_rows[i]["comp"])
-            if num_found >= TOTALS_MIN_MATCHES and not (qfrag.match_all and core in self._broad):
-                # (match-all queries of broad cores use the document sets instead)
-                todo = [s for i, s in enumerate(specs) if complement_ok(s) and i not in totals]
-                if todo:
-                    self._load_totals(cur, core, gen, todo)
-            fq_counts = list(row[3 + len(specs):])
+            result = self._via_docsets(cur, core, gen, plan)
+        if result is None:
+            result = self._via_sql(cur, core, gen, plan)
+        num_found, page, max_score, facet_rows, fq_counts = result
         if num_found >= DOCSETS_MIN_MATCHES and core not in self._broad:
             if len(self._broad) >= TOTALS_CACHE_SIZE:
                 self._broad.clear()
@@ -374,14 +318,98 @@ class Searcher:
             }
         return out
 
-    def _via_docsets(self, cur: Any, core: str, gen: int, filters: list[Frag],
-                     specs: list[FacetSpec], facet_queries: list[Frag], start: int, rows: int,
-                     score_sql: str, need_score: bool, cols: list[str], col_params: list[Any],
-                     order_parts: list[str], sort_specs: list[tuple[str, bool, bool, str]],
-                     ) -> tuple[int, Any, Any, list[Any], list[int]] | None:
+    def _via_sql(self, cur: Any, core: str, gen: int, plan: Plan) -> Answer:
+        """One SQL statement: the match set ``m`` materialised once, numFound,
+        the page and every facet derived from it."""
+        # WHERE clause: q and all fq as one conjunction, so that full-text and
+        # string conditions merge into a single tsquery where that helps
+        allf = _and([replace(plan.qfrag, score="0", score_params=[])] + plan.filters)
+        where = ["core = %s", allf.sql]
+        where_params: list[Any] = [core] + allf.params
+        cols, col_params = list(plan.cols), list(plan.col_params)
+        specs, facet_queries = plan.specs, plan.facet_queries
+        rows, start, score_sql, order_parts = plan.rows, plan.start, plan.score_sql, plan.order_parts
+        for i, (expr, prm) in enumerate(plan.facet_cols):
+            cols.append(f"{expr} AS f{i}")
+            col_params.extend(prm)
+        for i, (_, frag) in enumerate(facet_queries):
+            cols.append(f"({frag.sql}) AS q{i}")
+            col_params.extend(frag.params)
+
+        # The inner query (kept apart by OFFSET 0) filters using the indexes
+        # and detoasts tsv once per matching row for the ts_rank calls.
+        tsv_col = "tsv || ''::tsvector AS tsv" if "tsv" in score_sql else "NULL::tsvector AS tsv"
+        cte = (f"WITH m AS MATERIALIZED (SELECT {', '.join(cols)} FROM ("  # noqa: S608 - compiled fragments; all values are bound parameters
+               f"SELECT uid, seq, idx, {', '.join(COLUMN_FIELDS)}, {tsv_col} FROM pgsolr_doc "
+               f"WHERE {' AND '.join(where)} OFFSET 0) AS d)")
+        # facets whose core totals are cached for this generation: counted
+        # over the complement (core minus m) when m holds most of the core
+        totals: dict[int, tuple[int, dict[str, int]]] = {}
+        for i, spec in enumerate(specs):
+            if complement_ok(spec):
+                hit = self._cached_totals(core, spec.field.name, gen)
+                if hit is not None:
+                    totals[i] = hit
+        comp_params: list[Any] = []
+        if totals:
+            comp_cols = []
+            for i in totals:
+                expr, prm = column_expr(specs[i])
+                comp_cols.append(f"{expr} AS f{i}")
+                comp_params.extend(prm)
+            cte += (f", comp AS MATERIALIZED (SELECT {', '.join(comp_cols)} FROM pgsolr_doc AS c "  # noqa: S608 - generated names
+                    "WHERE c.core = %s AND NOT EXISTS (SELECT 1 FROM m WHERE m.uid = c.uid))")
+            comp_params.append(core)
+        selects = ["(SELECT count(*) FROM m)"]
+        sel_params: list[Any] = []
+        if rows > 0:
+            selects.append(self._page_sql(order_parts))
+            sel_params.extend([rows, start, core])
+        else:
+            selects.append("'[]'::json")
+        if plan.need_score:
+            selects.append("(SELECT max(score) FROM m)")
+        else:
+            selects.append("NULL")
+        for i, spec in enumerate(specs):
+            if spec.field.is_text:
+                selects.append("'[]'::json")
+                continue
+            sql, prm = facet_sql(spec, core)
+            if i in totals:
+                # CASE evaluates only the branch taken (subqueries are lazy)
+                comp_sql = counts_json_sql(spec, "comp", f"f{i}")
+                sql = ("CASE WHEN (SELECT count(*) FROM m) * 2 > %s THEN "  # noqa: S608 - generated
+                       f"json_build_object('comp', {comp_sql}) ELSE {sql} END")
+                prm = [totals[i][0]] + prm
+            selects.append(sql)
+            sel_params.extend(prm)
+        for i in range(len(facet_queries)):
+            selects.append(f"(SELECT count(*) FROM m WHERE q{i})")  # noqa: S608 - generated column name
+        sql = cte + " SELECT " + ", ".join(selects)
+        cur.execute(sql, col_params + where_params + comp_params + sel_params)
+        row = cur.fetchone()
+        num_found, page, max_score = row[0], row[1], row[2]
+        facet_rows = list(row[3:3 + len(specs)])
+        for i, (_n, counts) in totals.items():
+            if isinstance(facet_rows[i], dict):
+                facet_rows[i] = from_complement(specs[i], counts, facet_rows[i]["comp"])
+        if num_found >= TOTALS_MIN_MATCHES and not (plan.qfrag.match_all and core in self._broad):
+            # (match-all queries of broad cores use the document sets instead)
+            todo = [s for i, s in enumerate(specs) if complement_ok(s) and i not in totals]
+            if todo:
+                self._load_totals(cur, core, gen, todo)
+        fq_counts = list(row[3 + len(specs):])
+        return num_found, page, max_score, facet_rows, fq_counts
+
+    def _via_docsets(self, cur: Any, core: str, gen: int, plan: Plan) -> Answer | None:
         """A match-all query under filters, answered from the core's document
-        sets (docsets.py): (numFound, page, maxScore, facet rows, facet.query
-        counts) as the SQL path returns them, or None to use the SQL path."""
+        sets (docsets.py) as the SQL path answers it, or None to use the SQL
+        path (a faceted field with too many values)."""
+        specs, start, rows = plan.specs, plan.start, plan.rows
+        filters = plan.filters
+        facet_queries = [f for _, f in plan.facet_queries]
+        score_sql, cols, col_params = plan.score_sql, plan.cols, plan.col_params
         sets = self.docsets.get(cur, core, gen)
         wanted = [f for f in filters + facet_queries if not f.match_all]
         found = self.docsets.prepare(
@@ -408,19 +436,20 @@ class Searcher:
         page: Any = []
         if constant and rows > 0:
             # the order of the whole core is cached; the page is the first matches in it
-            order = self.docsets.order(cur, sets, core, ", ".join(cols), col_params, sort_specs)
+            order = self.docsets.order(cur, sets, core, ", ".join(cols), col_params,
+                                       plan.sort_specs)
             seqs = sets.first(match, order, start, rows)
             cur.execute("SELECT seq, stored FROM pgsolr_doc WHERE core = %s AND seq = ANY(%s)",
                         (core, seqs))
             stored = dict(cur.fetchall())
             page = [(None, 1.0, stored[q]) for q in seqs]
-        elif not constant and (rows > 0 or need_score):
+        elif not constant and (rows > 0 or plan.need_score):
             # scores vary (bf, boost): computed in SQL for the matching documents only
             cur.execute(
                 f"WITH m AS MATERIALIZED (SELECT {', '.join(cols)} FROM pgsolr_doc "  # noqa: S608 - generated columns, values are bound
                 "WHERE core = %s AND seq = ANY(%s::bigint[])) SELECT (SELECT max(score) FROM m), "
                 # an array literal: adapting thousands of ints one by one costs more
-                + self._page_sql(order_parts),
+                + self._page_sql(plan.order_parts),
                 col_params + [core, "{" + ",".join(map(str, sets.members(match))) + "}"]
                 + [rows, start, core])
             max_score, page = cur.fetchone()
