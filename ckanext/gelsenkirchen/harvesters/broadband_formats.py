@@ -41,7 +41,7 @@ from pyproj import CRS, Transformer
 from shapely.geometry import mapping, shape
 from shapely.validation import explain_validity, make_valid
 
-from ckanext.gelsenkirchen.harvesters.http import ogc_next_link
+from ckanext.gelsenkirchen.harvesters.http import follow_pages, ogc_next_link
 
 from .report import Skipped
 
@@ -666,27 +666,23 @@ def collect_pages(pages: Iterable[Page], opts: BroadbandOptions) -> ParseResult:
     return result
 
 
+def _feature_collection(doc: Any, what: str) -> Page:
+    if not isinstance(doc, Mapping) or doc.get("type") != "FeatureCollection":
+        raise BroadbandFormatError(f"{what} is not a GeoJSON FeatureCollection")
+    return list(doc.get("features") or []), geojson_crs(doc)
+
+
 def ogc_pages(url: str, fetch: FetchJson, opts: BroadbandOptions) -> Iterator[Page]:
     """Pages of OGC API Features ``/collections/{id}/items``, following
     ``rel=next`` (relative links resolved against the page's URL)."""
-    next_url: str | None = url
-    params: Mapping[str, Any] | None = {"limit": opts.page_size}
-    visited: set[str] = set()
-    for _ in range(opts.page_limit):
-        if next_url is None:
-            return
-        if next_url in visited:
-            raise BroadbandFormatError(f"OGC API paging loops back to {next_url}")
-        visited.add(next_url)
-        doc = fetch(next_url, params)
-        if not isinstance(doc, Mapping) or doc.get("type") != "FeatureCollection":
-            raise BroadbandFormatError("OGC API Features page is not a FeatureCollection")
-        yield list(doc.get("features") or []), geojson_crs(doc)
+    def next_page(doc: Any, request: str) -> str | None:
         link = ogc_next_link(doc)
-        next_url, params = (urljoin(next_url, link) if link else None), None
-    if next_url is not None:
-        raise BroadbandFormatError(
-            f"more than page_limit={opts.page_limit} pages; raise page_limit or page_size")
+        return urljoin(request, link) if link else None
+
+    first = fetch(url, {"limit": opts.page_size})
+    for doc in follow_pages(url, first, next_page, lambda u: fetch(u, None), opts.page_limit,
+                            BroadbandFormatError):
+        yield _feature_collection(doc, "OGC API Features page")
 
 
 def read_ogcapi(url: str, fetch: FetchJson, opts: BroadbandOptions) -> ParseResult:
@@ -698,24 +694,22 @@ def wfs_pages(url: str, fetch: FetchJson, opts: BroadbandOptions) -> Iterator[Pa
     """Pages of a WFS 2.0 GetFeature with GeoJSON output, paged by
     startIndex/count. The URL carries service/request/typeNames (and
     outputFormat if the server needs a special name for GeoJSON)."""
-    start = 0
-    for _ in range(opts.page_limit):
-        params = {"startIndex": start, "count": opts.page_size}
+    def get(start: int) -> Any:
+        params: dict[str, Any] = {"startIndex": start, "count": opts.page_size}
         if "outputformat=" not in url.lower():
             params["outputFormat"] = "application/json"
-        doc = fetch(url, params)
-        if not isinstance(doc, Mapping) or doc.get("type") != "FeatureCollection":
-            raise BroadbandFormatError("WFS answer is not a GeoJSON FeatureCollection")
-        features = list(doc.get("features") or [])
-        yield features, geojson_crs(doc)
-        matched = doc.get("numberMatched")
+        return fetch(url, params)
+
+    def next_page(doc: Any, start: int) -> int | None:
+        features = (doc.get("features") or []) if isinstance(doc, Mapping) else []
+        matched = doc.get("numberMatched") if isinstance(doc, Mapping) else None
         start += len(features)
         if not features or len(features) < opts.page_size:
-            return
-        if isinstance(matched, int) and start >= matched:
-            return
-    raise BroadbandFormatError(
-        f"more than page_limit={opts.page_limit} pages; raise page_limit or page_size")
+            return None
+        return None if isinstance(matched, int) and start >= matched else start
+
+    for doc in follow_pages(0, get(0), next_page, get, opts.page_limit, BroadbandFormatError):
+        yield _feature_collection(doc, "WFS answer")
 
 
 def read_wfs(url: str, fetch: FetchJson, opts: BroadbandOptions) -> ParseResult:

@@ -29,7 +29,7 @@ import ipaddress
 import re
 import socket
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -358,6 +358,32 @@ def _reason(error: Any) -> str:
 
 def _size(n: int) -> str:
     return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n} bytes"
+
+
+def follow_pages(first_request: Hashable, first_page: Any,
+                 next_request: Callable[[Any, Any], Hashable | None],
+                 fetch: Callable[[Any], Any], page_limit: int,
+                 error: Callable[[str], Exception] = FetchError) -> Iterator[Any]:
+    """``first_page`` and the pages after it: ``next_request(page, request)``
+    names the next page's request (None after the last page), ``fetch``
+    gets it. A request seen before (the links loop) or more than
+    ``page_limit`` pages raise ``error``: stopping early would publish an
+    incomplete snapshot as if it were complete."""
+    seen = {first_request}
+    request: Any = first_request
+    page = first_page
+    while True:
+        yield page
+        request = next_request(page, request)
+        if request is None:
+            return
+        if request in seen:
+            raise error(f"the paging loops back to {request}")
+        if len(seen) >= page_limit:
+            raise error(f"more than page_limit={page_limit} pages; the snapshot would be "
+                        "incomplete (raise \"page_limit\")")
+        seen.add(request)
+        page = fetch(request)
 
 
 def ogc_next_link(page: Any) -> str | None:

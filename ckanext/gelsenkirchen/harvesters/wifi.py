@@ -784,45 +784,40 @@ class WifiHotspotHarvester(SnapshotHarvester):
             fmt = detect_format(url, first.body, first.content_type)
         page_limit = cfg.get("page_limit", 100)
         pages = [first]
+
+        def fetch(page_url: str) -> safe_http.Response:
+            return self.fetch_url(page_url, limits)
+
         if fmt in ("ogcapi", "geojson"):
-            seen = {url}
-            page = load_json(first.body, "GeoJSON")
-            href = next_link(page)
-            while href:
-                href = urljoin(pages[-1].url, href)
-                if href in seen:
-                    raise safe_http.FetchError(f"the rel=next links loop back to {href}")
-                if len(pages) >= page_limit:
-                    raise safe_http.FetchError(
-                        f"more than page_limit={page_limit} pages of features; the snapshot would be "
-                        "incomplete (raise \"page_limit\")")
-                seen.add(href)
-                pages.append(self.fetch_url(href, limits))
-                href = next_link(load_json(pages[-1].body, "GeoJSON"))
+            def next_ogc(page: safe_http.Response, _request: str) -> str | None:
+                href = next_link(load_json(page.body, "GeoJSON"))
+                return urljoin(page.url, href) if href else None
+
+            pages = list(safe_http.follow_pages(url, first, next_ogc, fetch, page_limit))
         elif fmt == "wfs":
             check_wfs_exception(first.body)
             size = cfg.get("page_size", 1000)
             query = {k.lower(): v for k, v in parse_qsl(urlsplit(url).query)}
+            first_url = url
             if "startindex" not in query:
                 # the first answer was unpaged: ask again page by page
-                pages = [self.fetch_url(wfs_page_url(url, 0, size), limits)]
+                first_url = wfs_page_url(url, 0, size)
+                first = fetch(first_url)
             else:
                 size = int(query.get("count") or size)
             start = int(query.get("startindex") or 0)
-            while True:
-                check_wfs_exception(pages[-1].body)
-                doc = load_json(pages[-1].body, "GeoJSON")
+
+            def next_wfs(page: safe_http.Response, _request: str) -> str | None:
+                nonlocal start
+                check_wfs_exception(page.body)
+                doc = load_json(page.body, "GeoJSON")
                 returned = len(doc.get("features") or []) if isinstance(doc, dict) else 0
                 matched = doc.get("numberMatched") if isinstance(doc, dict) else None
                 start += returned
                 more = returned >= size if not isinstance(matched, int) else start < matched
-                if not more or returned == 0:
-                    break
-                if len(pages) >= page_limit:
-                    raise safe_http.FetchError(
-                        f"more than page_limit={page_limit} WFS pages; the snapshot would be "
-                        "incomplete (raise \"page_limit\")")
-                pages.append(self.fetch_url(wfs_page_url(url, start, size), limits))
+                return wfs_page_url(url, start, size) if more and returned else None
+
+            pages = list(safe_http.follow_pages(first_url, first, next_wfs, fetch, page_limit))
         return Download(url=url, pages=pages)
 
     def parse(self, download: Download, cfg: dict[str, Any], context: ParseContext) -> Snapshot:
