@@ -36,9 +36,10 @@ from typing import Any
 MAX_FACET_VALUES = 5000
 MAX_FIELD_BYTES = 32 * 1024 * 1024
 # filters kept per core generation; sort orders (each holds every
-# document's key values, ~10 MB at 50,000 documents) per core
+# document's key values, ~10 MB at 50,000 documents) per core; CKAN sorts by
+# relevance, name, title, date modified or created
 MAX_ENTRIES = 256
-MAX_ORDERS = 16
+MAX_ORDERS = 8
 # a write adding more documents than this (or a tenth of the core), or
 # leaving more than a fifth of the positions dead, rebuilds the sets
 ADVANCE_MAX_NEW = 500
@@ -156,7 +157,9 @@ class DocSets:
         self._cores: dict[str, CoreSets] = {}
         self._lock = threading.Lock()
 
-    def get(self, cur: Any, core: str, gen: int) -> CoreSets:
+    def get(self, cur: Any, core: str, gen: int, max_docs: int) -> CoreSets | None:
+        """The core's sets at ``gen``; None (and nothing kept) when the core
+        has more than ``max_docs`` documents."""
         with self._lock:
             cached = self._cores.get(core)
         if cached is not None and cached.gen == gen:
@@ -164,9 +167,16 @@ class DocSets:
         sets = None
         if cached is not None and cached.gen < gen:
             sets = self._advance(cur, core, gen, cached)
+            if sets is not None and sets.alive.bit_count() > max_docs:
+                sets = None
         if sets is None:
-            cur.execute("SELECT seq FROM pgsolr_doc WHERE core = %s ORDER BY seq", (core,))
+            cur.execute("SELECT seq FROM pgsolr_doc WHERE core = %s ORDER BY seq LIMIT %s",
+                        (core, max_docs + 1))
             seqs = [r[0] for r in cur.fetchall()]
+            if len(seqs) > max_docs:
+                with self._lock:
+                    self._cores.pop(core, None)
+                return None
             sets = CoreSets(gen, seqs, {s: i for i, s in enumerate(seqs)},
                             alive=(1 << len(seqs)) - 1, max_seq=seqs[-1] if seqs else 0)
         with self._lock:

@@ -39,6 +39,9 @@ TOTALS_CACHE_SIZE = 256
 # answered from document sets (docsets.py) once any query of the core
 # matched this many documents; smaller cores are cheap enough in SQL
 DOCSETS_MIN_MATCHES = 1000
+# ... and while it has at most this many documents: the sets of a core
+# (positions, sort keys) take roughly 1 KB per document and sort order
+DOCSETS_MAX_DOCS = 200_000
 
 
 class Params(Protocol):
@@ -293,7 +296,7 @@ class Searcher:
         if result is None:
             result = self._via_sql(cur, core, gen, plan)
         num_found, page, max_score, facet_rows, fq_counts = result
-        if num_found >= DOCSETS_MIN_MATCHES and core not in self._broad:
+        if DOCSETS_MIN_MATCHES <= num_found <= DOCSETS_MAX_DOCS and core not in self._broad:
             if len(self._broad) >= TOTALS_CACHE_SIZE:
                 self._broad.clear()
             self._broad.add(core)
@@ -410,7 +413,10 @@ class Searcher:
         filters = plan.filters
         facet_queries = [f for _, f in plan.facet_queries]
         score_sql, cols, col_params = plan.score_sql, plan.cols, plan.col_params
-        sets = self.docsets.get(cur, core, gen)
+        sets = self.docsets.get(cur, core, gen, DOCSETS_MAX_DOCS)
+        if sets is None:   # the core grew too large for the sets
+            self._broad.discard(core)
+            return None
         wanted = [f for f in filters + facet_queries if not f.match_all]
         found = self.docsets.prepare(
             cur, sets, core, [(f.sql, f.params) for f in wanted],

@@ -251,3 +251,25 @@ def test_concurrent_writes_and_queries_stay_consistent(pgsolr_server: PgSolrServ
     expected = solr.search("*:*", **params)
     assert got.raw_response["response"] == expected.raw_response["response"]
     assert got.facets == expected.facets
+
+
+def test_cores_above_the_size_limit_use_the_sql_path(pgsolr_server: PgSolrServer,
+                                                     solr: pysolr.Solr,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     docset_calls: list[bool]) -> None:
+    """The sets take memory per document: a core that grows past the limit
+    is answered in SQL again, with the same results."""
+    monkeypatch.setattr(search, "DOCSETS_MIN_MATCHES", 1)
+    monkeypatch.setattr(search, "DOCSETS_MAX_DOCS", 20)
+    core = solr.url.rsplit("/", 1)[1]
+    params = {"fq": CKAN_FQ, "sort": "name asc", "rows": 100, "fl": "id"}
+    solr.add([make_doc(f"d{i:02d}") for i in range(15)])
+    solr.search("*:*", **params)
+    assert solr.search("*:*", **params).hits == 15 and docset_calls == [True]
+    solr.add([make_doc(f"e{i:02d}") for i in range(10)])          # 25 documents now
+    res = solr.search("*:*", **params)
+    assert docset_calls == [True, False] and core not in pgsolr_server.app.searcher._broad
+    assert [d["id"] for d in res.docs] == [f"d{i:02d}" for i in range(15)] + \
+        [f"e{i:02d}" for i in range(10)]
+    solr.search("*:*", **params)
+    assert docset_calls == [True, False]          # not tried again
