@@ -1,4 +1,5 @@
-"""Command line: ``pgsolr serve --dsn ... [--host] [--port] [--schema] [--log-level]``."""
+"""Command line: ``pgsolr serve --dsn ... [--host] [--port] [--schema] [--log-level]
+[--pool-size] [--docsets-max-docs]``."""
 from __future__ import annotations
 
 import argparse
@@ -23,6 +24,9 @@ def _parser() -> argparse.ArgumentParser:
                        choices=["debug", "info", "warning", "error"])
     serve.add_argument("--pool-size", type=int, default=10,
                        help="maximum PostgreSQL connections")
+    serve.add_argument("--docsets-max-docs", type=int, default=None, metavar="N",
+                       help="answer match-all queries of cores with up to N documents from "
+                            "cached document sets in memory (default 200000; 0: always SQL)")
     sub.add_parser("print-schema", help="print the merged schema.xml (for Apache Solr)")
     return parser
 
@@ -41,8 +45,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     from .server import create_server
 
+    if args.docsets_max_docs is not None and args.docsets_max_docs < 0:
+        _parser().error("--docsets-max-docs must be 0 or more")
     server = create_server(args.dsn, args.host, args.port, load_schema(args.schema),
-                           maxconn=args.pool_size)
+                           maxconn=args.pool_size, docsets_max_docs=args.docsets_max_docs)
     log = logging.getLogger("pgsolr")
 
     def shutdown(signum: int, frame: Any) -> None:

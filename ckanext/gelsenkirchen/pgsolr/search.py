@@ -147,13 +147,15 @@ def _fl_fields(fl: str) -> tuple[set[str], list[str], bool, bool]:
 
 
 class Searcher:
-    def __init__(self, schema: Schema, store: Any):
+    def __init__(self, schema: Schema, store: Any, docsets_max_docs: int | None = None):
         self.schema = schema
         self.store = store
         # (core, field) -> (generation, documents in core, {value: count})
         self._totals: dict[tuple[str, str], tuple[int, int, dict[str, int]]] = {}
         self._totals_lock = threading.Lock()
         self.docsets = DocSets()
+        # None: DOCSETS_MAX_DOCS; 0: every query in SQL (pgsolr serve --docsets-max-docs)
+        self.docsets_max_docs = docsets_max_docs
         # cores in which a query matched >= DOCSETS_MIN_MATCHES documents
         self._broad: set[str] = set()
 
@@ -169,6 +171,9 @@ class Searcher:
             # one snapshot for the generation, the cached sets and the query
             cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; " + settings)
             return self._search(cur, core, params, self.store.generation(cur, core))
+
+    def _max_docs(self) -> int:
+        return DOCSETS_MAX_DOCS if self.docsets_max_docs is None else self.docsets_max_docs
 
     def _cached_totals(self, core: str, name: str, gen: int) -> tuple[int, dict[str, int]] | None:
         with self._totals_lock:
@@ -296,7 +301,7 @@ class Searcher:
         if result is None:
             result = self._via_sql(cur, core, gen, plan)
         num_found, page, max_score, facet_rows, fq_counts = result
-        if DOCSETS_MIN_MATCHES <= num_found <= DOCSETS_MAX_DOCS and core not in self._broad:
+        if DOCSETS_MIN_MATCHES <= num_found <= self._max_docs() and core not in self._broad:
             if len(self._broad) >= TOTALS_CACHE_SIZE:
                 self._broad.clear()
             self._broad.add(core)
@@ -413,7 +418,7 @@ class Searcher:
         filters = plan.filters
         facet_queries = [f for _, f in plan.facet_queries]
         score_sql, cols, col_params = plan.score_sql, plan.cols, plan.col_params
-        sets = self.docsets.get(cur, core, gen, DOCSETS_MAX_DOCS)
+        sets = self.docsets.get(cur, core, gen, self._max_docs())
         if sets is None:   # the core grew too large for the sets
             self._broad.discard(core)
             return None

@@ -60,10 +60,10 @@ def _header(params: MultiDict, start: float, status: int = 0) -> dict[str, Any]:
 
 
 class PgSolrApp:
-    def __init__(self, store: Store, schema: Schema):
+    def __init__(self, store: Store, schema: Schema, docsets_max_docs: int | None = None):
         self.store = store
         self.schema = schema
-        self.searcher = Searcher(schema, store)
+        self.searcher = Searcher(schema, store, docsets_max_docs)
 
     # -- WSGI -------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
@@ -334,12 +334,13 @@ class PgSolrServer:
 
 
 def create_server(dsn: str, host: str = "127.0.0.1", port: int = 8983,
-                  schema: Schema | None = None, maxconn: int = 10) -> PgSolrServer:
+                  schema: Schema | None = None, maxconn: int = 10,
+                  docsets_max_docs: int | None = None) -> PgSolrServer:
     from .schema import load_schema
     # werkzeug's own per-request access log would duplicate ours
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     store = Store(dsn, maxconn=maxconn)
     schema = schema or load_schema()
     store.init_schema(schema)
-    app = PgSolrApp(store, schema)
+    app = PgSolrApp(store, schema, docsets_max_docs)
     return PgSolrServer(app, host, port)

@@ -273,3 +273,23 @@ def test_cores_above_the_size_limit_use_the_sql_path(pgsolr_server: PgSolrServer
         [f"e{i:02d}" for i in range(10)]
     solr.search("*:*", **params)
     assert docset_calls == [True, False]          # not tried again
+
+
+def test_docsets_can_be_switched_off(pgsolr_dsn: str, monkeypatch: pytest.MonkeyPatch,
+                                     docset_calls: list[bool]) -> None:
+    """pgsolr serve --docsets-max-docs 0: every query is answered in SQL."""
+    from ckanext.gelsenkirchen.pgsolr import cli
+    from ckanext.gelsenkirchen.pgsolr.server import create_server
+    with pytest.raises(SystemExit):
+        cli.main(["serve", "--dsn", pgsolr_dsn, "--docsets-max-docs", "-1"])
+    monkeypatch.setattr(search, "DOCSETS_MIN_MATCHES", 1)
+    server = create_server(pgsolr_dsn, "127.0.0.1", 0, docsets_max_docs=0).start()
+    try:
+        client = pysolr.Solr(f"{server.url}/off_{random.randrange(10 ** 9)}", always_commit=True)
+        client.add([make_doc(f"d{i}") for i in range(5)])
+        for _ in range(3):
+            assert client.search("*:*", fq=CKAN_FQ).hits == 5
+        assert docset_calls == []
+        client.delete(q="*:*")
+    finally:
+        server.stop()
