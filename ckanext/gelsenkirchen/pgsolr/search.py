@@ -39,8 +39,9 @@ TOTALS_CACHE_SIZE = 256
 # answered from document sets (docsets.py) once any query of the core
 # matched this many documents; smaller cores are cheap enough in SQL
 DOCSETS_MIN_MATCHES = 1000
-# ... and while it has at most this many documents: the sets of a core
-# (positions, sort keys) take roughly 1 KB per document and sort order
+# ... and while it has at most this many documents: the sets of a core take
+# ~0.3 KB per document plus ~0.16 KB per document and cached sort order
+# (measured at 10,000 documents: 2.7 MB, and 1.6 MB per order)
 DOCSETS_MAX_DOCS = 200_000
 
 
