@@ -36,7 +36,7 @@ from typing import Any
 MAX_FACET_VALUES = 5000
 MAX_FIELD_BYTES = 32 * 1024 * 1024
 # filters kept per core generation; sort orders (each holds every
-# document's key values, ~10 MB at 50,000 documents) per core; CKAN sorts by
+# document's key values: 1.6 MB per 10,000 documents) per core; CKAN sorts by
 # relevance, name, title, date modified or created
 MAX_ENTRIES = 256
 MAX_ORDERS = 8
