@@ -293,3 +293,26 @@ def test_docsets_can_be_switched_off(pgsolr_dsn: str, monkeypatch: pytest.Monkey
         client.delete(q="*:*")
     finally:
         server.stop()
+
+
+def test_private_documents_stay_out_of_the_sets_answers(pgsolr_server: PgSolrServer,
+                                                        solr: pysolr.Solr,
+                                                        monkeypatch: pytest.MonkeyPatch,
+                                                        docset_calls: list[bool]) -> None:
+    """CKAN's permission_labels filter holds on the document-set path: an
+    anonymous user's query never returns, counts or facets another
+    organization's private datasets."""
+    monkeypatch.setattr(search, "DOCSETS_MIN_MATCHES", 1)
+    solr.add([make_doc(f"p{i}", permission_labels=["member-secret"], tags=["geheim"])
+              for i in range(5)] + [make_doc(f"o{i}", tags=["offen"]) for i in range(20)])
+    anonymous = {"fq": ["+dataset_type:dataset", '+site_id:"site-a"', "+state:active",
+                        '+permission_labels:("public")'],
+                 "facet": "true", "facet.field": "tags", "facet.mincount": 1,  # as CKAN sends
+                 "rows": 100, "fl": "id"}
+    solr.search("*:*", **anonymous)
+    res = solr.search("*:*", **anonymous)
+    assert docset_calls[-1] is True
+    assert res.hits == 20 and not [d for d in res.docs if d["id"].startswith("p")]
+    assert res.facets["facet_fields"]["tags"] == ["offen", 20]
+    member = dict(anonymous, fq=anonymous["fq"][:3] + ['+permission_labels:("public" OR "member-secret")'])
+    assert solr.search("*:*", **member).hits == 25
