@@ -27,7 +27,6 @@ import logging
 import os
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ckanext.gelsenkirchen.harvesters import broadband_formats as bf
 from ckanext.gelsenkirchen.harvesters import geo
@@ -155,17 +154,6 @@ def default_attribution() -> str:
 
 # ---------------------------------------------------------------- helpers (pure)
 
-def with_query(url: str, params: dict[str, Any] | None) -> str:
-    """``url`` with ``params`` set in its query (replacing keys of the same
-    name, case-insensitively)."""
-    if not params:
-        return url
-    parts = urlsplit(url)
-    lowered = {k.lower() for k in params}
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-             if k.lower() not in lowered]
-    query += [(k, str(v)) for k, v in params.items()]
-    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 def record_to_row(record: bf.AreaRecord) -> dict[str, Any]:
@@ -381,7 +369,7 @@ class BroadbandCoverageHarvester(SnapshotHarvester):
         pages: list[safe_http.Response] = []
 
         def fetch(page_url: str, params: dict[str, Any] | None) -> Any:
-            response = self.fetch_url(with_query(page_url, params), limits,
+            response = self.fetch_url(safe_http.with_query(page_url, params), limits,
                                       accept="application/geo+json, application/json")
             pages.append(response)
             if fmt == "wfs":

@@ -31,7 +31,7 @@ import socket
 import time
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -358,6 +358,19 @@ def _reason(error: Any) -> str:
 
 def _size(n: int) -> str:
     return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n} bytes"
+
+
+def with_query(url: str, params: dict[str, Any] | None, drop: Iterable[str] = ()) -> str:
+    """``url`` with ``params`` set in its query, replacing keys of the same
+    name (and those in ``drop``) case-insensitively."""
+    if not params:
+        return url
+    parts = urlsplit(url)
+    lowered = {k.lower() for k in params} | {k.lower() for k in drop}
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+             if k.lower() not in lowered]
+    query += [(k, str(v)) for k, v in params.items()]
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 def follow_pages(first_request: Hashable, first_page: Any,

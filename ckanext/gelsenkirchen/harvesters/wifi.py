@@ -31,7 +31,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urljoin, urlsplit
 
 from ckanext.gelsenkirchen.harvesters import geo
 from ckanext.gelsenkirchen.harvesters import http as safe_http
@@ -716,11 +716,7 @@ next_link = safe_http.ogc_next_link
 
 
 def wfs_page_url(url: str, start: int, count: int) -> str:
-    parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-             if k.lower() not in ("startindex", "count", "maxfeatures")]
-    query += [("startIndex", str(start)), ("count", str(count))]
-    return urlunsplit(parts._replace(query=urlencode(query)))
+    return safe_http.with_query(url, {"startIndex": start, "count": count}, drop=("maxFeatures",))
 
 
 def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
