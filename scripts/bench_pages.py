@@ -54,9 +54,7 @@ def write_ini(path: pathlib.Path) -> None:
         "ckan.storage_path": str(path.parent / "storage"),
         "testing": "false",
     }
-    from ckanext.gelsenkirchen.tests.browser.conftest import _presets_setting, _schema_setting
-    overrides["scheming.dataset_schemas"] = _schema_setting(text)
-    overrides["scheming.presets"] = _presets_setting(text)
+    # the schema and preset settings of test.ini are package-relative
     text = set_options(text, overrides)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text.replace("%(here)s", str(ROOT)), encoding="utf-8")
