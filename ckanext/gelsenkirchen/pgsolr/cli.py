@@ -1,5 +1,5 @@
 """Command line: ``pgsolr serve --dsn ... [--host] [--port] [--schema] [--log-level]
-[--pool-size] [--docsets-max-docs]``."""
+[--pool-size] [--docsets-max-docs] [--docsets-min-matches]``."""
 from __future__ import annotations
 
 import argparse
@@ -27,6 +27,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--docsets-max-docs", type=int, default=None, metavar="N",
                        help="answer match-all queries of cores with up to N documents from "
                             "cached document sets in memory (default 200000; 0: always SQL)")
+    serve.add_argument("--docsets-min-matches", type=int, default=None, metavar="N",
+                       help="... once a query of the core matched N documents (default 1000; "
+                            "make conformance uses 1 to run CKAN's tests through the sets)")
     sub.add_parser("print-schema", help="print the merged schema.xml (for Apache Solr)")
     return parser
 
@@ -45,10 +48,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     from .server import create_server
 
-    if args.docsets_max_docs is not None and args.docsets_max_docs < 0:
-        _parser().error("--docsets-max-docs must be 0 or more")
+    for name in ("docsets_max_docs", "docsets_min_matches"):
+        if getattr(args, name) is not None and getattr(args, name) < 0:
+            _parser().error(f"--{name.replace('_', '-')} must be 0 or more")
     server = create_server(args.dsn, args.host, args.port, load_schema(args.schema),
-                           maxconn=args.pool_size, docsets_max_docs=args.docsets_max_docs)
+                           maxconn=args.pool_size, docsets_max_docs=args.docsets_max_docs,
+                           docsets_min_matches=args.docsets_min_matches)
     log = logging.getLogger("pgsolr")
 
     def shutdown(signum: int, frame: Any) -> None:

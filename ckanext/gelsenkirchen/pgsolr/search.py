@@ -148,15 +148,20 @@ def _fl_fields(fl: str) -> tuple[set[str], list[str], bool, bool]:
 
 
 class Searcher:
-    def __init__(self, schema: Schema, store: Any, docsets_max_docs: int | None = None):
+    def __init__(self, schema: Schema, store: Any, docsets_max_docs: int | None = None,
+                 docsets_min_matches: int | None = None):
         self.schema = schema
         self.store = store
         # (core, field) -> (generation, documents in core, {value: count})
         self._totals: dict[tuple[str, str], tuple[int, int, dict[str, int]]] = {}
         self._totals_lock = threading.Lock()
         self.docsets = DocSets()
-        # None: DOCSETS_MAX_DOCS; 0: every query in SQL (pgsolr serve --docsets-max-docs)
+        # None: DOCSETS_MAX_DOCS / DOCSETS_MIN_MATCHES (pgsolr serve --docsets-*)
         self.docsets_max_docs = docsets_max_docs
+        self.docsets_min_matches = docsets_min_matches
+        # how the selects were answered (shown by /solr/admin/cores)
+        self.answered = {"sql": 0, "document sets": 0}
+        self._answered_lock = threading.Lock()
         # cores in which a query matched >= DOCSETS_MIN_MATCHES documents
         self._broad: set[str] = set()
 
@@ -173,8 +178,17 @@ class Searcher:
             cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; " + settings)
             return self._search(cur, core, params, self.store.generation(cur, core))
 
+    def answered_counts(self) -> dict[str, int]:
+        """How many selects each way answered since the server started."""
+        with self._answered_lock:
+            return dict(self.answered)
+
     def _max_docs(self) -> int:
         return DOCSETS_MAX_DOCS if self.docsets_max_docs is None else self.docsets_max_docs
+
+    def _min_matches(self) -> int:
+        return DOCSETS_MIN_MATCHES if self.docsets_min_matches is None \
+            else self.docsets_min_matches
 
     def _cached_totals(self, core: str, name: str, gen: int) -> tuple[int, dict[str, int]] | None:
         with self._totals_lock:
@@ -299,10 +313,14 @@ class Searcher:
         result = None
         if core in self._broad and qfrag.match_all and not any(s.missing for s in specs):
             result = self._via_docsets(cur, core, gen, plan)
+        way = "document sets"
         if result is None:
             result = self._via_sql(cur, core, gen, plan)
+            way = "sql"
+        with self._answered_lock:
+            self.answered[way] += 1
         num_found, page, max_score, facet_rows, fq_counts = result
-        if DOCSETS_MIN_MATCHES <= num_found <= self._max_docs() and core not in self._broad:
+        if self._min_matches() <= num_found <= self._max_docs() and core not in self._broad:
             if len(self._broad) >= TOTALS_CACHE_SIZE:
                 self._broad.clear()
             self._broad.add(core)

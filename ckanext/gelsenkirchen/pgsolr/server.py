@@ -60,10 +60,11 @@ def _header(params: MultiDict, start: float, status: int = 0) -> dict[str, Any]:
 
 
 class PgSolrApp:
-    def __init__(self, store: Store, schema: Schema, docsets_max_docs: int | None = None):
+    def __init__(self, store: Store, schema: Schema, docsets_max_docs: int | None = None,
+                 docsets_min_matches: int | None = None):
         self.store = store
         self.schema = schema
-        self.searcher = Searcher(schema, store, docsets_max_docs)
+        self.searcher = Searcher(schema, store, docsets_max_docs, docsets_min_matches)
 
     # -- WSGI -------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
@@ -178,8 +179,8 @@ class PgSolrApp:
     def on_cores(self, request: Request, params: MultiDict, t0: float) -> Response:
         status = {name: {"name": name, "index": {"numDocs": count}}
                   for name, count in self.store.cores()}
-        return _json({"responseHeader": _header(params, t0), "initFailures": {},
-                      "status": status})
+        return _json({"responseHeader": _header(params, t0), "initFailures": {}, "status": status,
+                      "pgsolr": {"selects answered": self.searcher.answered_counts()}})
 
     # -- update helpers -------------------------------------------------------
     @staticmethod
@@ -335,12 +336,13 @@ class PgSolrServer:
 
 def create_server(dsn: str, host: str = "127.0.0.1", port: int = 8983,
                   schema: Schema | None = None, maxconn: int = 10,
-                  docsets_max_docs: int | None = None) -> PgSolrServer:
+                  docsets_max_docs: int | None = None,
+                  docsets_min_matches: int | None = None) -> PgSolrServer:
     from .schema import load_schema
     # werkzeug's own per-request access log would duplicate ours
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     store = Store(dsn, maxconn=maxconn)
     schema = schema or load_schema()
     store.init_schema(schema)
-    app = PgSolrApp(store, schema, docsets_max_docs)
+    app = PgSolrApp(store, schema, docsets_max_docs, docsets_min_matches)
     return PgSolrServer(app, host, port)

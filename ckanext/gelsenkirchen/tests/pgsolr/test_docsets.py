@@ -8,6 +8,7 @@ from typing import Any
 
 import pysolr
 import pytest
+import requests
 
 from ckanext.gelsenkirchen.pgsolr import search
 from ckanext.gelsenkirchen.pgsolr.server import PgSolrServer
@@ -275,24 +276,29 @@ def test_cores_above_the_size_limit_use_the_sql_path(pgsolr_server: PgSolrServer
     assert docset_calls == [True, False]          # not tried again
 
 
-def test_docsets_can_be_switched_off(pgsolr_dsn: str, monkeypatch: pytest.MonkeyPatch,
-                                     docset_calls: list[bool]) -> None:
-    """pgsolr serve --docsets-max-docs 0: every query is answered in SQL."""
+def test_docsets_limits_on_the_command_line(pgsolr_dsn: str) -> None:
+    """pgsolr serve --docsets-max-docs 0 answers every query in SQL;
+    --docsets-min-matches 1 uses the sets from the first matching query on.
+    /solr/admin/cores shows how the selects were answered."""
     from ckanext.gelsenkirchen.pgsolr import cli
     from ckanext.gelsenkirchen.pgsolr.server import create_server
-    with pytest.raises(SystemExit):
-        cli.main(["serve", "--dsn", pgsolr_dsn, "--docsets-max-docs", "-1"])
-    monkeypatch.setattr(search, "DOCSETS_MIN_MATCHES", 1)
-    server = create_server(pgsolr_dsn, "127.0.0.1", 0, docsets_max_docs=0).start()
-    try:
-        client = pysolr.Solr(f"{server.url}/off_{random.randrange(10 ** 9)}", always_commit=True)
-        client.add([make_doc(f"d{i}") for i in range(5)])
-        for _ in range(3):
-            assert client.search("*:*", fq=CKAN_FQ).hits == 5
-        assert docset_calls == []
-        client.delete(q="*:*")
-    finally:
-        server.stop()
+    for flag in ("--docsets-max-docs", "--docsets-min-matches"):
+        with pytest.raises(SystemExit):
+            cli.main(["serve", "--dsn", pgsolr_dsn, flag, "-1"])
+    for options, expected_sets in (({"docsets_max_docs": 0}, 0), ({"docsets_min_matches": 1}, 2)):
+        server = create_server(pgsolr_dsn, "127.0.0.1", 0, **options).start()
+        try:
+            client = pysolr.Solr(f"{server.url}/lim_{random.randrange(10 ** 9)}",
+                                 always_commit=True)
+            client.add([make_doc(f"d{i}") for i in range(5)])
+            for _ in range(3):
+                assert client.search("*:*", fq=CKAN_FQ).hits == 5
+            answered = requests.get(f"{server.url}/admin/cores", timeout=10).json()
+            assert answered["pgsolr"]["selects answered"] == {
+                "sql": 3 - expected_sets, "document sets": expected_sets}, options
+            client.delete(q="*:*")
+        finally:
+            server.stop()
 
 
 def test_private_documents_stay_out_of_the_sets_answers(pgsolr_server: PgSolrServer,
