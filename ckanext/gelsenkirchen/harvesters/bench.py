@@ -20,7 +20,12 @@ import random
 import sys
 import time
 
-from ckanext.gelsenkirchen.harvesters.bench_support import ROOT, print_peak, serve_and_harvest
+from ckanext.gelsenkirchen.harvesters.bench_support import (
+    ROOT,
+    print_peak,
+    print_runs,
+    serve_and_harvest,
+)
 
 AREAS = [("Altstadt", (7.07, 51.50, 7.11, 51.52)), ("Buer", (7.03, 51.58, 7.11, 51.61)),
          ("Horst", (6.98, 51.54, 7.03, 51.57)), ("Erle", (7.07, 51.56, 7.11, 51.58))]
@@ -75,15 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     results = serve_and_harvest(opts.ini, files, "gelsenkirchen_wifi", name_prefix="bench-wifi",
                                 title_prefix="Bench WLAN", clear_sources=True)
     for kind, runs in results.items():
-        print(f"\n{kind}: {opts.rows} hotspots")
-        for run in runs:
-            rate = opts.rows / run["seconds"] if run["seconds"] else 0
-            print(f"  {run['run']:22s} {run['seconds']:6.2f} s  {rate:8.0f} rows/s  "
-                  f"status {','.join(run['statuses'])}  published {run['report'].get('published')}  "
-                  f"peak RSS {run['peak_mb']:.0f} MB")
-            if run["report"].get("timings"):
-                print("    where the time goes: " + ", ".join(
-                    f"{k.removesuffix('_s')} {v:.2f} s" for k, v in run["report"]["timings"].items()))
+        print_runs(kind, opts.rows, "rows", runs)
     print_peak()
     return 0
 

@@ -122,5 +122,20 @@ def run_harvests(ini: str, urls: dict[str, str], source_type: str, *, name_prefi
     return out
 
 
+def print_runs(kind: str, amount: int, unit: str, runs: list[dict[str, Any]]) -> None:
+    """The runs of one source: time, rate, statuses, peak and where the time went."""
+    print(f"\n{kind}: {amount} {unit}")
+    for run in runs:
+        rate = amount / run["seconds"] if run["seconds"] else 0
+        published = run["report"].get("published")
+        print(f"  {run['run']:22s} {run['seconds']:6.2f} s  {rate:9.0f} {unit}/s  "
+              f"status {','.join(run['statuses'])}"
+              + (f"  published {published}" if published is not None else "")
+              + f"  peak RSS {run['peak_mb']:.0f} MB")
+        if run["report"].get("timings"):
+            print("    where the time goes: " + ", ".join(
+                f"{k.removesuffix('_s')} {v:.2f} s" for k, v in run["report"]["timings"].items()))
+
+
 def print_peak() -> None:
     print(f"\npeak memory (RSS high-water mark of this process, incl. CKAN): {peak_mb():.0f} MB")

@@ -35,7 +35,12 @@ import shapely
 from pyproj import Transformer
 
 from ckanext.gelsenkirchen.harvesters import broadband_formats as bf
-from ckanext.gelsenkirchen.harvesters.bench_support import ROOT, print_peak, serve_and_harvest
+from ckanext.gelsenkirchen.harvesters.bench_support import (
+    ROOT,
+    print_peak,
+    print_runs,
+    serve_and_harvest,
+)
 
 
 def _measures(rnd: random.Random) -> dict[str, float]:
@@ -171,16 +176,10 @@ def main(argv: list[str] | None = None) -> int:
     for step, seconds in breakdown.items():
         print(f"  {step:42s} {seconds:6.2f} s")
     for kind, runs in results.items():
-        amount = cells if kind == "gpkg" else opts.features
-        unit = "cells" if kind == "gpkg" else "features"
-        print(f"\n{kind}: {amount} {unit}")
-        for run in runs:
-            rate = amount / run["seconds"] if run["seconds"] else 0
-            print(f"  {run['run']:22s} {run['seconds']:6.2f} s  {rate:9.0f} {unit}/s  "
-                  f"status {','.join(run['statuses'])}  peak RSS {run['peak_mb']:.0f} MB")
-            if run["report"].get("timings"):
-                print("    " + ", ".join(
-                    f"{k} {v:.2f} s" for k, v in run["report"]["timings"].items()))
+        if kind == "gpkg":
+            print_runs(kind, cells, "cells", runs)
+        else:
+            print_runs(kind, opts.features, "features", runs)
     print_peak()
     return 0
 
