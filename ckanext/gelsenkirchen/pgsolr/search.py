@@ -174,6 +174,12 @@ class Searcher:
             # at 10,000 documents) to the GIN index (~2 ms) for free text;
             # an index that is searched all the time is cached.
             settings = "SET LOCAL jit = off; SET LOCAL random_page_cost = 1.1"
+            faceted = str(params.get("facet") or "false").lower() in ("true", "on", "1", "yes") \
+                and params.getlist("facet.field")
+            if not faceted and core not in self._broad:
+                # nothing cached can answer it: no generation needed
+                cur.execute(settings)
+                return self._search(cur, core, params, None)
             # one snapshot for the generation, the cached sets and the query
             cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; " + settings)
             return self._search(cur, core, params, self.store.generation(cur, core))
@@ -208,7 +214,7 @@ class Searcher:
             for spec, counts in zip(specs, row[1:], strict=True):
                 self._totals[(core, spec.field.name)] = (gen, n, {v: int(c) for v, c in counts})
 
-    def _search(self, cur: Any, core: str, params: Params, gen: int) -> dict[str, Any]:
+    def _search(self, cur: Any, core: str, params: Params, gen: int | None) -> dict[str, Any]:
         schema = self.schema
         plain = {k: params.get(k) for k in ("df", "q.op", "qf", "mm", "tie", "defType", "q.alt")
                  if params.get(k) is not None}
@@ -311,7 +317,8 @@ class Searcher:
         plan = Plan(qfrag, filters, specs, facet_cols, facet_queries, start, rows, score_sql,
                     need_score, cols, col_params, order_parts, sort_specs)
         result = None
-        if core in self._broad and qfrag.match_all and not any(s.missing for s in specs):
+        if gen is not None and core in self._broad and qfrag.match_all \
+                and not any(s.missing for s in specs):
             result = self._via_docsets(cur, core, gen, plan)
         way = "document sets"
         if result is None:
@@ -345,7 +352,7 @@ class Searcher:
             }
         return out
 
-    def _via_sql(self, cur: Any, core: str, gen: int, plan: Plan) -> Answer:
+    def _via_sql(self, cur: Any, core: str, gen: int | None, plan: Plan) -> Answer:
         """One SQL statement: the match set ``m`` materialised once, numFound,
         the page and every facet derived from it."""
         # WHERE clause: q and all fq as one conjunction, so that full-text and
@@ -372,7 +379,7 @@ class Searcher:
         # facets whose core totals are cached for this generation: counted
         # over the complement (core minus m) when m holds most of the core
         totals: dict[int, tuple[int, dict[str, int]]] = {}
-        for i, spec in enumerate(specs):
+        for i, spec in enumerate(specs if gen is not None else []):
             if complement_ok(spec):
                 hit = self._cached_totals(core, spec.field.name, gen)
                 if hit is not None:
@@ -421,7 +428,8 @@ class Searcher:
         for i, (_n, counts) in totals.items():
             if isinstance(facet_rows[i], dict):
                 facet_rows[i] = from_complement(specs[i], counts, facet_rows[i]["comp"])
-        if num_found >= TOTALS_MIN_MATCHES and not (plan.qfrag.match_all and core in self._broad):
+        if gen is not None and num_found >= TOTALS_MIN_MATCHES \
+                and not (plan.qfrag.match_all and core in self._broad):
             # (match-all queries of broad cores use the document sets instead)
             todo = [s for i, s in enumerate(specs) if complement_ok(s) and i not in totals]
             if todo:
