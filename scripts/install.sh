@@ -9,9 +9,7 @@ command -v python3.11 >/dev/null || die "Python 3.11 is missing: install it (Deb
 # and inject axe-core from node_modules; test tools never download a browser.
 if [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    say "installing Debian's chromium for the browser tests (log: $RUN_DIR/chromium-install.log)"
-    { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; } \
-      >"$RUN_DIR/chromium-install.log" 2>&1 || say "chromium could not be installed (see the log): browser tests will be skipped"
+    ( apt_install "the browser tests' Chromium" chromium ) || say "chromium could not be installed: browser tests will be skipped"
   else
     say "/usr/bin/chromium is missing: browser tests will be skipped. Install it as root with: apt-get install chromium"
   fi

@@ -21,6 +21,23 @@ mkdir -p "$RUN_DIR"
 say() { printf '==> %s\n' "$*"; }
 die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
 
+# apt_install REASON PACKAGE...: install Debian packages as root (apt-get update
+# once per run of a script), or stop with the command to run when not root.
+apt_install() {
+  local reason=$1; shift
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    die "$reason is missing. Install it as root with: apt-get update && apt-get install -y $*"
+  fi
+  local log="$RUN_DIR/apt-install.log"
+  say "installing $* from Debian's packages for $reason (log: $log)"
+  if [ -z "${APT_UPDATED:-}" ]; then
+    apt-get update >>"$log" 2>&1 || { tail -n 20 "$log" >&2; die "apt-get update failed (log: $log)"; }
+    APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >>"$log" 2>&1 \
+    || { tail -n 20 "$log" >&2; die "apt-get install -y $* failed (log: $log)"; }
+}
+
 psql_admin() { psql -X -q -v ON_ERROR_STOP=1 -U "$PGADMIN" -d postgres "$@"; }
 
 # url_answers URL: true when an HTTP GET succeeds within 2 s.
