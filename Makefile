@@ -36,22 +36,22 @@ stop:
 
 bench-search: install services
 	@scripts/setup-db.sh test.ini ckan_test datastore_test >/dev/null
-	@.venv/bin/python -m ckanext.gelsenkirchen.pgsolr.bench --dsn postgresql://ckan_default@127.0.0.1/gelsenkirchen_pgsolr $(BENCH_ARGS)
+	@.venv/bin/python -m bench.search --dsn postgresql://ckan_default@127.0.0.1/gelsenkirchen_pgsolr $(BENCH_ARGS)
 
 bench-broadband: install services
 	@scripts/setup-db.sh test.ini ckan_test datastore_test >/dev/null
 	@source scripts/lib.sh; started=0; url_answers "http://$$PGSOLR_HOST:$$PGSOLR_PORT/solr/ckan/admin/ping" || started=1; \
-	  scripts/pgsolr-ctl.sh start && .venv/bin/python -m ckanext.gelsenkirchen.harvesters.broadband_bench $(BENCH_ARGS); \
+	  scripts/pgsolr-ctl.sh start && .venv/bin/python -m bench.harvest_broadband $(BENCH_ARGS); \
 	  rc=$$?; [ "$$started" = 1 ] && scripts/pgsolr-ctl.sh stop; exit $$rc
 
 bench-harvest: install services
 	@scripts/setup-db.sh test.ini ckan_test datastore_test >/dev/null
 	@source scripts/lib.sh; started=0; url_answers "http://$$PGSOLR_HOST:$$PGSOLR_PORT/solr/ckan/admin/ping" || started=1; \
-	  scripts/pgsolr-ctl.sh start && .venv/bin/python -m ckanext.gelsenkirchen.harvesters.bench $(BENCH_ARGS); \
+	  scripts/pgsolr-ctl.sh start && .venv/bin/python -m bench.harvest_wifi $(BENCH_ARGS); \
 	  rc=$$?; [ "$$started" = 1 ] && scripts/pgsolr-ctl.sh stop; exit $$rc
 
 bench-pages: install services
-	@scripts/bench-pages.sh $(BENCH_ARGS)
+	@bench/pages.sh $(BENCH_ARGS)
 
 config-reference: install
 	@.venv/bin/python scripts/config_reference.py > docs/configuration.md

@@ -5,7 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 command -v python3.11 >/dev/null || die "Python 3.11 is missing: install it (Debian: apt-get install python3.11 python3.11-venv)."
 
-# Browser tests (ckanext/gelsenkirchen/tests/browser) drive Debian's Chromium
+# Browser tests (tests/browser) drive Debian's Chromium
 # and inject axe-core from node_modules; test tools never download a browser.
 if [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

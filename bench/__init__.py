@@ -1,0 +1,1 @@
+"""Benchmarks of the make bench-* targets; outside the shipped package."""

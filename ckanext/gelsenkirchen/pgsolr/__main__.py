@@ -1,8 +1,0 @@
-"""``python -m ckanext.gelsenkirchen.pgsolr serve ...``"""
-from __future__ import annotations
-
-import sys
-
-from .cli import main
-
-sys.exit(main())
