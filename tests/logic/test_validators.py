@@ -11,7 +11,6 @@ from shapely.geometry import shape
 from ckanext.gelsenkirchen.logic import areas
 from ckanext.gelsenkirchen.logic import validators as val
 from ckanext.gelsenkirchen.logic import vocabularies as v
-from ckanext.gelsenkirchen.logic.messages import GERMAN
 
 CTX: dict = {}
 
@@ -305,18 +304,3 @@ def test_contributor_id_default_and_check():
         "http://dcat-ap.de/def/contributors/openNRW"
     with pytest.raises(tk.Invalid):
         val.gelsenkirchen_contributor_id("http://example.org/me", CTX)
-
-
-# -- messages ---------------------------------------------------------------------------
-
-def test_every_message_has_a_german_text():
-    import inspect
-    import re
-
-    source = inspect.getsource(val)
-    ids = set(re.findall(r'msg\(\s*"((?:[^"\\]|\\.)*)"(?:\s*"((?:[^"\\]|\\.)*)")?', source))
-    for parts in ids:
-        msgid = "".join(parts).replace('\\"', '"')
-        if msgid.startswith("Unknown theme") or msgid in GERMAN:
-            continue
-        assert msgid in GERMAN, msgid

@@ -23,7 +23,7 @@ from ckan.lib.navl.dictization_functions import Missing, StopOnError
 
 from . import areas
 from . import vocabularies as v
-from .messages import msg
+from .messages import _
 
 __all__ = [
     "gelsenkirchen_dataset_spatial",
@@ -213,7 +213,7 @@ def gelsenkirchen_email(value: Any, context: dict[str, Any]) -> Any:
         return value
     text = str(value).strip().removeprefix("mailto:")
     if not _EMAIL.match(text):
-        raise tk.Invalid(msg("Please enter a valid e-mail address, e.g. name@gelsenkirchen.de."))
+        raise tk.Invalid(_("Please enter a valid e-mail address, e.g. name@gelsenkirchen.de."))
     return text
 
 
@@ -222,7 +222,7 @@ def gelsenkirchen_url(value: Any, context: dict[str, Any]) -> Any:
         return value
     text = str(value).strip()
     if not _is_url(text):
-        raise tk.Invalid(msg("Please enter a valid web address starting with http:// or https://."))
+        raise tk.Invalid(_("Please enter a valid web address starting with http:// or https://."))
     return text
 
 
@@ -232,7 +232,7 @@ def gelsenkirchen_date(value: Any, context: dict[str, Any]) -> Any:
         return value
     parsed = _parse_date(value)
     if parsed is None:
-        raise tk.Invalid(msg("Please enter a date as YYYY-MM-DD."))
+        raise tk.Invalid(_("Please enter a date as YYYY-MM-DD."))
     return parsed.isoformat()
 
 
@@ -241,7 +241,7 @@ def gelsenkirchen_datetime(value: Any, context: dict[str, Any]) -> Any:
         return value
     parsed = _parse_date(value)
     if parsed is None:
-        raise tk.Invalid(msg("Please enter a date and time as YYYY-MM-DDThh:mm:ss."))
+        raise tk.Invalid(_("Please enter a date and time as YYYY-MM-DDThh:mm:ss."))
     if not isinstance(parsed, dt.datetime):
         parsed = dt.datetime.combine(parsed, dt.time())
     return parsed.isoformat()
@@ -257,14 +257,14 @@ def gelsenkirchen_temporal_end(key: Any, data: dict[Any, Any],
     if end_d is None or start_d is None:
         return
     if _as_date(end_d) < _as_date(start_d):
-        _fail(key, errors, msg("The end date must not be before the start date."))
+        _fail(key, errors, _("The end date must not be before the start date."))
 
 
 def gelsenkirchen_contact_point(key: Any, data: dict[Any, Any],
                                 errors: dict[Any, list[str]], context: dict[str, Any]) -> None:
     """On ``contact_email``: DCAT-AP.de Konvention 1, an e-mail or a URL."""
     if _empty(data.get(key)) and _empty(data.get(("contact_url",))):
-        _fail(key, errors, msg("The contact point needs an e-mail address or a contact URL."))
+        _fail(key, errors, _("The contact point needs an e-mail address or a contact URL."))
 
 
 # -- licences ------------------------------------------------------------------
@@ -275,7 +275,7 @@ def gelsenkirchen_license(value: Any, context: dict[str, Any]) -> Any:
         return value
     lic = v.license_from_value(value)
     if lic is None:
-        raise tk.Invalid(msg("Unknown licence: {value}. Choose a licence from the list.",
+        raise tk.Invalid(_("Unknown licence: {value}. Choose a licence from the list.",
                              value=str(value)))
     return lic.code
 
@@ -293,7 +293,7 @@ def gelsenkirchen_license_attribution(key: Any, data: dict[Any, Any],
     lic = v.license_from_value(data.get(("license_id",)))
     value = data.get(key)
     if lic is not None and lic.attribution and (_empty(value) or not str(value).strip()):
-        _fail(key, errors, msg("The licence {value} requires an attribution text (Namensnennung).",
+        _fail(key, errors, _("The licence {value} requires an attribution text (Namensnennung).",
                                value=lic.label("de")))
 
 
@@ -308,7 +308,7 @@ def _terms_validator(terms: dict[str, v.Term], message: str, multiple: bool):
         for item in items:
             term = v.term_from_value(terms, item)
             if term is None:
-                raise tk.Invalid(msg(message, value=item))
+                raise tk.Invalid(_(message, value=item))
             if term.iri not in out:
                 out.append(term.iri)
         if not multiple:
@@ -322,7 +322,7 @@ def gelsenkirchen_themes(key: Any, data: dict[Any, Any],
     """One or more EU data themes (code or IRI), stored as a JSON list of IRIs."""
     items = _as_list(data.get(key))
     if not items:
-        _fail(key, errors, msg("Please choose at least one theme."))
+        _fail(key, errors, _("Please choose at least one theme."))
     try:
         data[key] = _terms_validator(
             v.THEMES, "Unknown theme: {value}. Choose themes from the EU data-theme vocabulary.",
@@ -348,7 +348,7 @@ def gelsenkirchen_resource_format(value: Any, context: dict[str, Any]) -> Any:
         return value
     ft = v.file_type_from_value(value)
     if ft is None:
-        raise tk.Invalid(msg("Unknown format: {value}. Use a format of the EU file-type "
+        raise tk.Invalid(_("Unknown format: {value}. Use a format of the EU file-type "
                              "vocabulary, e.g. CSV, JSON, GeoJSON.", value=str(value)))
     return ft.code
 
@@ -367,7 +367,7 @@ def gelsenkirchen_media_type(key: Any, data: dict[Any, Any],
     if text.startswith(("http://", "https://")) and "/media-types/" in text:
         text = text.split("/media-types/", 1)[1]
     if not _MEDIA_TYPE.match(text):
-        _fail(key, errors, msg("Please enter a media type such as text/csv."))
+        _fail(key, errors, _("Please enter a media type such as text/csv."))
     data[key] = text
 
 
@@ -376,7 +376,7 @@ def gelsenkirchen_hash(value: Any, context: dict[str, Any]) -> Any:
         return value
     text = str(value).strip()
     if not _HEX.match(text):
-        raise tk.Invalid(msg("Please enter a checksum in hexadecimal digits."))
+        raise tk.Invalid(_("Please enter a checksum in hexadecimal digits."))
     return text.lower()
 
 
@@ -389,7 +389,7 @@ def gelsenkirchen_spatial_coverage(value: Any, context: dict[str, Any]) -> Any:
     codes = _as_list(value)
     for code in codes:
         if code not in areas.AREAS:
-            raise tk.Invalid(msg("Unknown Stadtbezirk or Stadtteil: {value}.", value=code))
+            raise tk.Invalid(_("Unknown Stadtbezirk or Stadtteil: {value}.", value=code))
     return json.dumps(areas.normalize_codes(codes))
 
 
@@ -420,7 +420,7 @@ def gelsenkirchen_spatial_geojson(value: Any, context: dict[str, Any]) -> Any:
         return value
     geom = _geometry_or_none(value)
     if geom is None:
-        raise tk.Invalid(msg("The spatial value must be a GeoJSON geometry (Polygon, "
+        raise tk.Invalid(_("The spatial value must be a GeoJSON geometry (Polygon, "
                              "MultiPolygon or Point) inside Gelsenkirchen."))
     return json.dumps(geom)
 
@@ -430,7 +430,7 @@ def gelsenkirchen_political_geocoding(value: Any, context: dict[str, Any]) -> An
         return value
     text = str(value).strip()
     if not text.startswith(v.POLITICAL_GEOCODING) or not _is_url(text):
-        raise tk.Invalid(msg("The political geocoding must be an IRI from "
+        raise tk.Invalid(_("The political geocoding must be an IRI from "
                              "http://dcat-ap.de/def/politicalGeocoding/."))
     return text
 
@@ -458,7 +458,7 @@ def gelsenkirchen_harvester_field(key: Any, data: dict[Any, Any],
         return
     if stored is not None and _canonical(stored) == _canonical(value):
         return
-    _fail(key, errors, msg("This field is read-only: it is filled by the harvester and can "
+    _fail(key, errors, _("This field is read-only: it is filled by the harvester and can "
                            "only be set through the API by a sysadmin."))
 
 
@@ -468,7 +468,7 @@ def gelsenkirchen_contributor_id(value: Any, context: dict[str, Any]) -> Any:
         return tk.config.get(CONTRIBUTOR_ID_OPTION) or v.DEFAULT_CONTRIBUTOR_ID
     text = str(value).strip()
     if not text.startswith(v.CONTRIBUTOR_SCHEME + "/") or not _is_url(text):
-        raise tk.Invalid(msg("The contributor ID must be an IRI from "
+        raise tk.Invalid(_("The contributor ID must be an IRI from "
                              "http://dcat-ap.de/def/contributors/."))
     return text
 
@@ -479,9 +479,9 @@ def gelsenkirchen_count(value: Any, context: dict[str, Any]) -> Any:
     try:
         number = int(str(value).strip())
     except ValueError:
-        raise tk.Invalid(msg("Please enter a whole number of 0 or more.")) from None
+        raise tk.Invalid(_("Please enter a whole number of 0 or more.")) from None
     if number < 0:
-        raise tk.Invalid(msg("Please enter a whole number of 0 or more."))
+        raise tk.Invalid(_("Please enter a whole number of 0 or more."))
     return str(number)
 
 
@@ -491,9 +491,9 @@ def gelsenkirchen_percentage(value: Any, context: dict[str, Any]) -> Any:
     try:
         number = float(str(value).strip().rstrip("%").replace(",", "."))
     except ValueError:
-        raise tk.Invalid(msg("Please enter a percentage between 0 and 100.")) from None
+        raise tk.Invalid(_("Please enter a percentage between 0 and 100.")) from None
     if not 0 <= number <= 100:
-        raise tk.Invalid(msg("Please enter a percentage between 0 and 100."))
+        raise tk.Invalid(_("Please enter a percentage between 0 and 100."))
     return str(round(number, 2))
 
 
@@ -506,7 +506,7 @@ def gelsenkirchen_connected_count(key: Any, data: dict[Any, Any],
         return
     try:
         if int(str(connected)) > int(str(total)):
-            _fail(key, errors, msg("The number connected must not exceed the total."))
+            _fail(key, errors, _("The number connected must not exceed the total."))
     except ValueError:
         return  # the total's own validator reports it
 
@@ -517,7 +517,7 @@ def gelsenkirchen_text_list(value: Any, context: dict[str, Any]) -> Any:
         return value
     items = _as_text_list(value)
     if items is None:
-        raise tk.Invalid(msg("Please enter a list of texts."))
+        raise tk.Invalid(_("Please enter a list of texts."))
     return json.dumps(list(dict.fromkeys(items)), ensure_ascii=False)
 
 
@@ -529,7 +529,7 @@ def gelsenkirchen_stadtteile(value: Any, context: dict[str, Any]) -> Any:
     for item in _as_list(value):
         code = item if item in areas.AREAS else f"stadtteil-{areas.slug(item)}"
         if code not in areas.AREAS or areas.AREAS[code].level != "stadtteil":
-            raise tk.Invalid(msg("Unknown Stadtteil: {value}.", value=item))
+            raise tk.Invalid(_("Unknown Stadtteil: {value}.", value=item))
         if code not in out:
             out.append(code)
     return json.dumps(out)
@@ -541,7 +541,7 @@ def gelsenkirchen_speed_classes(value: Any, context: dict[str, Any]) -> Any:
     out: list[str] = []
     for item in _as_list(value):
         if item not in v.SPEED_CLASSES:
-            raise tk.Invalid(msg("Unknown speed class: {value}.", value=item))
+            raise tk.Invalid(_("Unknown speed class: {value}.", value=item))
         if item not in out:
             out.append(item)
     return json.dumps([c for c in v.SPEED_CLASSES if c in out])
@@ -551,7 +551,7 @@ def gelsenkirchen_status_counts(value: Any, context: dict[str, Any]) -> Any:
     """A JSON object of status -> count, e.g. {"online": 40, "planned": 3}."""
     if _empty(value):
         return value
-    error = msg("Please enter a JSON object of status names and counts, e.g. {\"online\": 3}.")
+    error = _("Please enter a JSON object of status names and counts, e.g. {\"online\": 3}.")
     try:
         obj = value if isinstance(value, dict) else json.loads(str(value))
     except ValueError:
