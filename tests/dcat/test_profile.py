@@ -221,3 +221,59 @@ def test_reference_examples_parse_into_valid_datasets(organization, sysadmin):
             assert created["political_geocoding_uri"] == parsed["political_geocoding_uri"]
             assert not created.get("spatial_coverage")
         assert json.dumps(created["resources"])  # resources were created
+
+
+# Characters an IRI must not contain (RFC 3987); rdflib refuses to write them
+# into Turtle and N-Triples.
+UNSAFE_IRI_TEXT = ('{', '|', '^', '"', '<', '>', '`', '\\')
+
+
+@pytest.mark.usefixtures("with_plugins")
+@pytest.mark.parametrize("field,value", [
+    ("contact_email", "a{b}@example.org"), ("contact_email", "x|y@example.org"),
+    ("maintainer_email", "a^b@example.org"), ("contact_url", "https://example.org/a<b>"),
+    ("url", 'https://example.org/"quoted"'), ("documentation", "https://example.org/{x}"),
+])
+def test_addresses_that_are_no_iri_are_refused(field, value, organization, sysadmin):
+    data = dataset_dict(owner_org=organization["id"], **{field: value})
+    with pytest.raises(tk.ValidationError) as e:
+        call_as(sysadmin, "package_create", **data)
+    assert field in e.value.error_dict
+
+
+@pytest.mark.usefixtures("with_plugins")
+def test_rdf_endpoints_answer_for_addresses_saved_before_the_check(app, organization, sysadmin):
+    """Values saved before the IRI check (written here past validation) and
+    resource URLs still serialise: unsafe characters are percent-encoded."""
+    from ckan import model
+    from ckan.lib import search
+
+    data = dataset_dict(owner_org=organization["id"], maintainer="Amt 62")
+    data["resources"][0]["url"] = "https://example.org/file{1}|x^y.csv?a=<b>"
+    dataset = call_as(sysadmin, "package_create", **data)
+    pkg = model.Package.get(dataset["id"])
+    pkg.extras["contact_email"] = "a{b}|c@example.org"
+    pkg.extras["contact_url"] = "https://example.org/kontakt<1>"
+    pkg.maintainer_email = "x^y@example.org"
+    model.Session.commit()
+    search.rebuild(dataset["id"])  # package_show answers from the index
+
+    for ext, fmt in (("ttl", "turtle"), ("n3", "n3"), ("rdf", "xml"), ("jsonld", "json-ld")):
+        for path in (f"/dataset/{dataset['name']}.{ext}", f"/catalog.{ext}"):
+            response = app.get(path)
+            assert response.status_code == 200, (path, response.body[:500])
+            g = Graph().parse(data=response.body, format=fmt)
+            iris = {str(o) for o in g.objects() if isinstance(o, URIRef)}
+            assert {"https://example.org/file%7B1%7D%7Cx%5Ey.csv?a=%3Cb%3E",
+                    "mailto:a%7Bb%7D%7Cc@example.org", "https://example.org/kontakt%3C1%3E",
+                    "mailto:x%5Ey@example.org"} <= iris, (path, iris)
+    triples = call_as(sysadmin, "dcat_dataset_show", id=dataset["id"], format="nt")
+    assert "<https://example.org/kontakt%3C1%3E>" in triples
+
+
+@pytest.mark.usefixtures("with_plugins")
+def test_rdf_endpoints_answer_404_for_formats_they_do_not_serve(app, organization, sysadmin):
+    name = call_as(sysadmin, "package_create",
+                   **dataset_dict(owner_org=organization["id"]))["name"]
+    for path in (f"/dataset/{name}.nt", f"/dataset/{name}.exe", "/catalog.nt", "/catalog.exe"):
+        assert app.get(path).status_code == 404, path

@@ -36,7 +36,7 @@ import json
 from typing import Any
 
 import ckan.plugins.toolkit as tk
-from ckanext.dcat.profiles import DCAT, DCATAP, DCT, FOAF, VCARD, RDFProfile
+from ckanext.dcat.profiles import DCAT, DCATAP, DCT, FOAF, VCARD, CleanedURIRef, RDFProfile
 from ckanext.dcat.utils import resource_uri
 from rdflib import BNode, Literal, Namespace, URIRef
 from rdflib.namespace import RDF, RDFS, SKOS, XSD
@@ -106,17 +106,17 @@ class GelsenkirchenDCATAPDEProfile(RDFProfile):
 
         contributor = get("contributor_id") or tk.config.get(CONTRIBUTOR_ID_OPTION) \
             or v.DEFAULT_CONTRIBUTOR_ID
-        self._replace(dataset_ref, DCATDE.contributorID, URIRef(contributor))
+        self._replace(dataset_ref, DCATDE.contributorID, CleanedURIRef(contributor))
 
         codes = [c for c in _list(get("spatial_coverage")) if c in areas.AREAS]
         geocoding = get("political_geocoding_uri") or (
             v.CITY_POLITICAL_GEOCODING_URI if codes else None)
         if geocoding:
-            self._replace(dataset_ref, DCATDE.politicalGeocodingURI, URIRef(geocoding))
+            self._replace(dataset_ref, DCATDE.politicalGeocodingURI, CleanedURIRef(geocoding))
         level = get("political_geocoding_level_uri") or (
             v.CITY_POLITICAL_GEOCODING_LEVEL_URI if codes else None)
         if level:
-            self._replace(dataset_ref, DCATDE.politicalGeocodingLevelURI, URIRef(level))
+            self._replace(dataset_ref, DCATDE.politicalGeocodingLevelURI, CleanedURIRef(level))
         if codes:
             self._replace(dataset_ref, DCATDE.geocodingDescription,
                           Literal(areas.describe(codes, "de"), lang="de"))
@@ -167,12 +167,12 @@ class GelsenkirchenDCATAPDEProfile(RDFProfile):
                 g.add((contact, VCARD.fn, Literal(dataset_dict["contact_name"])))
             if dataset_dict.get("contact_email"):
                 g.add((contact, VCARD.hasEmail,
-                       URIRef("mailto:" + dataset_dict["contact_email"])))
+                       CleanedURIRef("mailto:" + dataset_dict["contact_email"])))
             contacts = [contact]
         for contact in contacts:
             g.add((contact, RDF.type, VCARD.Kind))
             if url:
-                self._replace(contact, VCARD.hasURL, URIRef(url))
+                self._replace(contact, VCARD.hasURL, CleanedURIRef(url))
 
     def _publisher(self, dataset_dict: dict[str, Any], dataset_ref: Any) -> None:
         g = self.g
@@ -207,7 +207,8 @@ class GelsenkirchenDCATAPDEProfile(RDFProfile):
         self.g.add((agent, RDF.type, FOAF.Agent))
         self.g.add((agent, FOAF.name, Literal(name)))
         if dataset_dict.get("maintainer_email"):
-            self.g.add((agent, FOAF.mbox, URIRef("mailto:" + dataset_dict["maintainer_email"])))
+            self.g.add((agent, FOAF.mbox,
+                        CleanedURIRef("mailto:" + dataset_dict["maintainer_email"])))
 
     def _provenance(self, dataset_dict: dict[str, Any], dataset_ref: Any) -> None:
         source = dataset_dict.get("provenance_source_url")

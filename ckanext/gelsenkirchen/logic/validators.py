@@ -64,6 +64,9 @@ CONTRIBUTOR_ID_OPTION = "ckanext.gelsenkirchen.contributor_id"
 
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
                     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+# Characters an IRI must not contain (RFC 3987): addresses end up as IRIs in
+# the RDF catalogue (mailto:, dcat:landingPage, vcard:hasURL).
+_NOT_IN_IRI = re.compile(r'[\s<>"{}|\\^`\x00-\x1f\x7f]')
 _MEDIA_TYPE = re.compile(r"^[a-z]+/[a-z0-9][a-z0-9.+\-]*$")
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
 
@@ -148,7 +151,7 @@ def _is_url(value: str) -> bool:
     except ValueError:
         return False
     host = parts.hostname or ""
-    return (parts.scheme in ("http", "https") and " " not in value
+    return (parts.scheme in ("http", "https") and not _NOT_IN_IRI.search(value)
             and ("." in host or host == "localhost"))
 
 
@@ -212,7 +215,7 @@ def gelsenkirchen_email(value: Any, context: dict[str, Any]) -> Any:
     if _empty(value):
         return value
     text = str(value).strip().removeprefix("mailto:")
-    if not _EMAIL.match(text):
+    if not _EMAIL.match(text) or _NOT_IN_IRI.search(text):
         raise tk.Invalid(_("Please enter a valid e-mail address, e.g. name@gelsenkirchen.de."))
     return text
 
