@@ -22,8 +22,9 @@ BB_ROWS = [
         ("<b>X</b>", "stadtteil", "2025-06-30", 1, 1, 1)]
 ]
 PKG = {"type": "x", "resources": [{"id": "r1", "datastore_active": True, "format": "CSV",
-                                    "url": "http://x/dump.csv"},
-                                   {"id": "r2", "format": "GeoJSON", "url": "http://x/a.geojson"}]}
+                                    "url": "http://x/datastore/dump/r1", "url_type": "datastore"},
+                                   {"id": "r2", "format": "GeoJSON", "url": "http://x/a.geojson"},
+                                   {"id": "r3", "format": "CSV", "url": "http://x/a.csv"}]}
 
 
 @pytest.fixture
@@ -45,10 +46,22 @@ def test_wifi_page_rows_markers_filter_and_links(monkeypatch):
     assert [c for c, _l in data["columns"]] == ["name", "address", "postcode", "stadtteil",
                                                 "operator", "status"]
     assert len(data["rows"]) == 2 and len(data["markers"]) == 1
-    assert data["csv_url"] == "http://x/dump.csv" and data["geojson_url"] == "http://x/a.geojson"
+    # the harvester's CSV file (formulas neutralised), not the DataStore dump
+    assert data["csv_url"] == "http://x/a.csv" and data["geojson_url"] == "http://x/a.geojson"
     assert "datastore_search?resource_id=r1" in data["api_url"]
     assert [r["name"] for r in th.gelsenkirchen_wifi_page(PKG, "freifunk")["rows"]] == [
         "Ohne Koordinaten"]
+
+
+@pytest.mark.usefixtures("with_plugins", "request_context")
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "JavaScript:alert(1)",
+                                 "data:text/html,<script>alert(1)</script>", "/relative.csv"])
+def test_download_links_are_web_addresses_only(monkeypatch, url):
+    monkeypatch.setattr(th, "_datastore_rows", _rows(WIFI_ROWS))
+    pkg = {"type": "x", "resources": [{"id": "r3", "format": "CSV", "url": url},
+                                      {"id": "r2", "format": "GeoJSON", "url": url}]}
+    for data in (th.gelsenkirchen_wifi_page(pkg), th.gelsenkirchen_broadband_page(pkg)):
+        assert data["csv_url"] is None and data["geojson_url"] is None
 
 
 @pytest.mark.usefixtures("with_plugins", "request_context")

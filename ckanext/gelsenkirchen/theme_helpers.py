@@ -260,11 +260,19 @@ def _datastore_resource(pkg: dict) -> dict | None:
     return None
 
 
-def _resource_by_format(pkg: dict, *formats: str) -> dict | None:
-    wanted = {f.lower() for f in formats}
+def _file_url(pkg: dict, fmt: str) -> str | None:
+    """The web address of the dataset's first file resource of format ``fmt``.
+
+    The DataStore table is no file: its dump would skip the formula guard of
+    the harvester's CSV file. Only URLs CKAN accepts as such (``h.is_url``:
+    http, https, ftp by default) are links, never ``javascript:``.
+    """
     for resource in pkg.get("resources") or []:
-        if (resource.get("format") or "").lower() in wanted:
-            return resource
+        if ((resource.get("format") or "").lower() == fmt.lower()
+                and resource.get("url_type") != "datastore"
+                and not resource.get("datastore_active")):
+            url = resource.get("url") or ""
+            return url if tk.h.is_url(url) else None
     return None
 
 
@@ -310,8 +318,6 @@ def gelsenkirchen_wifi_page(pkg: dict, filter_text: str = "") -> dict:
     if needle:
         shown = [r for r in rows
                  if any(needle in str(r.get(c) or "").lower() for c, _label in columns)]
-    csv = _resource_by_format(pkg, "csv")
-    geojson = _resource_by_format(pkg, "geojson")
     return {
         "resource": resource,
         "columns": columns,
@@ -319,8 +325,8 @@ def gelsenkirchen_wifi_page(pkg: dict, filter_text: str = "") -> dict:
         "total": total,
         "markers": markers,
         "filter": filter_text or "",
-        "csv_url": csv and csv.get("url"),
-        "geojson_url": geojson and geojson.get("url"),
+        "csv_url": _file_url(pkg, "csv"),
+        "geojson_url": _file_url(pkg, "geojson"),
         "api_url": resource and _api_example(resource["id"], q="Rathaus", limit=5),
     }
 
@@ -340,12 +346,10 @@ def _bb_columns(columns: list[str], rows: list[dict]) -> dict:
 def gelsenkirchen_broadband_page(pkg: dict, indicator: str = "") -> dict:
     """Latest figures per Stadtteil, trend chart and links of a broadband-coverage page."""
     resource = _datastore_resource(pkg)
-    geojson = _resource_by_format(pkg, "geojson")
-    csv = _resource_by_format(pkg, "csv")
     out: dict[str, Any] = {"resource": resource, "rows": [], "indicators": [], "indicator": None,
                            "latest": None, "trend_svg": Markup(""),
-                           "geojson_url": geojson and geojson.get("url"),
-                           "csv_url": csv and csv.get("url"), "api_url": None}
+                           "geojson_url": _file_url(pkg, "geojson"),
+                           "csv_url": _file_url(pkg, "csv"), "api_url": None}
     if not resource:
         return out
     rows, columns, _total = _datastore_rows(resource["id"])

@@ -1,6 +1,8 @@
 """Fixtures shared by the harvester integration tests (WiFi and broadband)."""
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import ckan.plugins.toolkit as tk
 import pytest
 import responses
@@ -17,7 +19,8 @@ def harvest_db(clean_db, clean_index, migrate_db_for):
 
 @pytest.fixture
 def rsps():
-    """Remote sources mocked with ``responses``; pgsolr stays reachable."""
+    """Remote sources mocked with ``responses``; the search service stays reachable."""
+    solr = urlsplit(tk.config["solr_url"])
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.add_passthru("http://127.0.0.1:8983")
+        mock.add_passthru(f"{solr.scheme}://{solr.netloc}")
         yield mock
