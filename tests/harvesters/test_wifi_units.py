@@ -158,11 +158,18 @@ def test_meshviewer_owner_contact_is_not_published():
          "location": {"latitude": 51.51, "longitude": 7.09}},
         {"node_id": "n2", "hostname": "b", "is_online": False, "owner": "ich@example.org",
          "location": {"latitude": 51.51, "longitude": 7.08}},
-        {"node_id": "n3", "hostname": "c", "is_online": True}]}
+        {"node_id": "n3", "hostname": "c", "is_online": True},
+        {"node_id": "n4", "hostname": "d", "is_online": True, "owner": "Tel. 0209 12345",
+         "location": {"latitude": 51.51, "longitude": 7.07}},
+        # 400,000 characters without "@": scanned once, not once per position
+        {"node_id": "n5", "hostname": "e", "is_online": True, "owner": "x" * 400_000,
+         "location": {"latitude": 51.51, "longitude": 7.06}}]}
     snapshot = wifi.parse_meshviewer(doc, {}, "q", CONTEXT)
     assert [(r["id"], r["operator"], r["status"], r["backhaul"], r["access_points"])
             for r in snapshot.rows] == [("n1", "Verein Netz e.V.", "online", "mesh", 1),
-                                        ("n2", "Freifunk", "offline", "mesh", 1)]
+                                        ("n2", "Freifunk", "offline", "mesh", 1),
+                                        ("n4", "Freifunk", "online", "mesh", 1),
+                                        ("n5", "Freifunk", "online", "mesh", 1)]
     assert snapshot.report.counts["nodes without location"] == 1
 
 
@@ -270,7 +277,11 @@ def test_geo_helpers():
 
 @pytest.mark.parametrize("address", ["127.0.0.1", "10.1.2.3", "192.168.0.1", "172.16.5.4",
                                      "169.254.169.254", "100.100.100.200", "::1", "fe80::1",
-                                     "fd00:ec2::254", "::ffff:127.0.0.1", "0.0.0.0", "224.0.0.1"])
+                                     "fd00:ec2::254", "::ffff:127.0.0.1", "0.0.0.0", "224.0.0.1",
+                                     # IPv6 wrapping a private IPv4: 6to4, NAT64, Teredo
+                                     "2002:c0a8:101::1", "2002:7f00:1::", "2002:a9fe:a9fe::",
+                                     "64:ff9b::a00:1", "64:ff9b::7f00:1", "64:ff9b:1::c0a8:1",
+                                     "2001:0:4136:e378:8000:63bf:f5ff:fffe"])
 def test_forbidden_addresses(address):
     assert safe_http.address_is_forbidden(address)
 
@@ -278,6 +289,7 @@ def test_forbidden_addresses(address):
 def test_public_addresses_are_allowed():
     assert not safe_http.address_is_forbidden("193.175.1.1")
     assert not safe_http.address_is_forbidden("2a00:1450:4001::1")
+    assert not safe_http.address_is_forbidden("2002:c1af:101::1")  # 6to4 of 193.175.1.1
 
 
 def test_urls_are_checked_before_any_request():

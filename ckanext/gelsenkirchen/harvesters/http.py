@@ -113,14 +113,37 @@ def _resolve(host: str, port: int) -> list[str]:
     return [info[4][0] for info in infos]
 
 
-def address_is_forbidden(address: str) -> bool:
-    """True for addresses a harvester must not connect to by default."""
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
+# NAT64 prefixes (RFC 6052 well-known, RFC 8215 local use): the last 32 bits
+# are the IPv4 address a translator connects to.
+NAT64_PREFIXES = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """IPv4 addresses an IPv6 address leads to: mapped, 6to4 (2002::/16),
+    Teredo (2001::/32, server and client) and NAT64."""
+    found = [a for a in (ip.ipv4_mapped, ip.sixtofour) if a is not None]
+    if ip.teredo:
+        found.extend(ip.teredo)
+    if any(ip in net for net in NAT64_PREFIXES):
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    return found
+
+
+def _forbidden_ip(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return (ip in METADATA_ADDRESSES or not ip.is_global or ip.is_multicast
             or ip.is_loopback or ip.is_link_local or ip.is_private or ip.is_reserved
             or ip.is_unspecified)
+
+
+def address_is_forbidden(address: str) -> bool:
+    """True for addresses a harvester must not connect to by default, also
+    when an IPv6 address only wraps such an IPv4 address."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = _embedded_ipv4(ip)
+        if any(_forbidden_ip(v4) for v4 in embedded):
+            return True
+    return _forbidden_ip(ip)
 
 
 class ForbiddenAddressError(NewConnectionError):

@@ -641,7 +641,16 @@ def parse_geojson_pages(pages: list[Any], cfg: dict[str, Any], source_name: str,
     return Snapshot(rows=rows, report=report, meta={"format": fmt, "crs": mapper.crs})
 
 
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+# A node's owner is published as its operator only when it looks like a
+# name: short, no e-mail address, no phone number (personal data). The
+# length is checked first so the pattern never scans an untrusted long text.
+MAX_OWNER_LENGTH = 120
+_PHONE = re.compile(r"\d{5,}")
+
+
+def _publishable_owner(owner: str) -> bool:
+    return (0 < len(owner) <= MAX_OWNER_LENGTH and "@" not in owner
+            and not _PHONE.search(owner))
 
 
 def parse_meshviewer(doc: Any, cfg: dict[str, Any], source_name: str,
@@ -680,8 +689,7 @@ def parse_meshviewer(doc: Any, cfg: dict[str, Any], source_name: str,
             "lastseen": node.get("lastseen"),
             "status": "online" if online is True else "offline" if online is False else "",
         }
-        if owner and not _EMAIL.search(owner) and not re.search(r"\d{5,}", owner) \
-                and "operator" not in (cfg.get("defaults") or {}):
+        if _publishable_owner(owner) and "operator" not in (cfg.get("defaults") or {}):
             record["owner"] = owner
         records.append((number, ident if ident is not None else "", record,
                         (location.get("longitude"), location.get("latitude"))))
