@@ -346,6 +346,49 @@ def test_dns_rebinding_cannot_reach_a_private_address(local_feed):
     assert seen == ["/feed.csv"]
 
 
+@pytest.fixture()
+def trickling_source():
+    """A real socket server that sends its answer one byte every 50 ms:
+    within every read timeout, never done (1 MB would take 14 hours)."""
+    import socket
+    import time
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve(head_too: bool) -> None:
+        conn, _addr = listener.accept()
+        conn.recv(65536)
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: text/csv\r\nContent-Length: 1000000\r\n\r\n"
+        try:
+            if not head_too:
+                conn.sendall(head)
+            for byte in (head if head_too else b"x" * 1_000_000):
+                if stop.is_set():
+                    break
+                conn.sendall(bytes([byte]) if head_too else b"x")
+                time.sleep(0.05)
+        except OSError:  # the harvester hung up
+            pass
+        finally:
+            conn.close()
+
+    def start(head_too: bool = False) -> str:
+        threading.Thread(target=serve, args=(head_too,), daemon=True).start()
+        return f"http://127.0.0.1:{listener.getsockname()[1]}/slow.csv"
+
+    yield start
+    stop.set()
+    listener.close()
+
+
+@pytest.mark.parametrize("head_too", [False, True], ids=["body", "status line and headers"])
+def test_total_deadline_ends_a_source_that_trickles(trickling_source, head_too):
+    limits = safe_http.Limits(allow_private_addresses=True, read_timeout=1, total_timeout=1.5)
+    with pytest.raises(safe_http.FetchError, match=r"took longer than 1.5 s"):
+        safe_http.fetch(trickling_source(head_too), limits)
+
+
 @responses.activate
 def test_redirects_to_private_hosts_are_refused_after_the_hop():
     responses.add(responses.GET, "https://daten.example.org/a", status=302,

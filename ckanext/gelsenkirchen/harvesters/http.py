@@ -28,7 +28,7 @@ import hashlib
 import ipaddress
 import re
 import socket
-import time
+import threading
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
@@ -154,46 +154,104 @@ class ForbiddenAddressError(NewConnectionError):
         self.message = message
 
 
-class _PeerCheck:
-    """Checks the address a new socket is connected to, before a byte is
-    sent: the host may resolve differently than during check_url."""
+class _Fetch:
+    """What the connections of the running fetch (this thread) must obey:
+    the peer check, and the total deadline, which shuts their sockets down
+    when it passes. A socket read waits at most the read timeout per call,
+    but a source that sends a byte just within each timeout would otherwise
+    hold a harvest for days; shutting the socket ends the read at once."""
+
+    def __init__(self, limits: Limits):
+        self.check_peer = not limits.allow_private_addresses
+        self.seconds = limits.total_timeout
+        self.expired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(limits.total_timeout, self._expire)
+        self._timer.daemon = True
+
+    def timed_out(self) -> FetchError:
+        return FetchError(f"the download took longer than {self.seconds:g} s "
+                          "(ckanext.gelsenkirchen.harvest.total_timeout)")
+
+    def track(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.append(sock)
+            if self.expired:
+                _shutdown(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._sockets:
+                _shutdown(sock)
+
+    def __enter__(self) -> _Fetch:
+        _current.fetch = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._timer.cancel()
+        _current.fetch = None
+
+
+_current = threading.local()
+
+
+def _shutdown(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:  # already closed
+        pass
+
+
+class _FetchConnection:
+    """A connection of a fetch: the address the new socket is connected to
+    is checked before a byte is sent (the host may resolve differently than
+    during check_url), and the socket is put under the fetch's deadline."""
     host: str
 
     def _new_conn(self) -> socket.socket:
         sock = super()._new_conn()  # type: ignore[misc]
-        peer = sock.getpeername()[0]
-        if address_is_forbidden(peer):
-            sock.close()
-            raise ForbiddenAddressError(
-                self, f"the host {self.host!r} connected to {peer}, a loopback, private, "
-                "link-local or metadata address; such hosts are refused (see "
-                "ckanext.gelsenkirchen.harvest.allow_private_addresses)")
+        fetch: _Fetch | None = getattr(_current, "fetch", None)
+        if fetch is None:
+            return sock
+        if fetch.check_peer:
+            peer = sock.getpeername()[0]
+            if address_is_forbidden(peer):
+                sock.close()
+                raise ForbiddenAddressError(
+                    self, f"the host {self.host!r} connected to {peer}, a loopback, private, "
+                    "link-local or metadata address; such hosts are refused (see "
+                    "ckanext.gelsenkirchen.harvest.allow_private_addresses)")
+        fetch.track(sock)
         return sock
 
 
-class _CheckedHTTPConnection(_PeerCheck, HTTPConnection):
+class _FetchHTTPConnection(_FetchConnection, HTTPConnection):
     pass
 
 
-class _CheckedHTTPSConnection(_PeerCheck, HTTPSConnection):
+class _FetchHTTPSConnection(_FetchConnection, HTTPSConnection):
     pass
 
 
-class _CheckedHTTPPool(HTTPConnectionPool):
-    ConnectionCls = _CheckedHTTPConnection
+class _FetchHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _FetchHTTPConnection
 
 
-class _CheckedHTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _CheckedHTTPSConnection
+class _FetchHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _FetchHTTPSConnection
 
 
-class PeerCheckingAdapter(HTTPAdapter):
-    """A transport adapter whose connections refuse forbidden addresses."""
+class FetchAdapter(HTTPAdapter):
+    """A transport adapter whose connections obey the running fetch."""
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _CheckedHTTPPool,
-                                                   "https": _CheckedHTTPSPool}
+        self.poolmanager.pool_classes_by_scheme = {"http": _FetchHTTPPool,
+                                                   "https": _FetchHTTPSPool}
 
 
 def check_url(url: str, limits: Limits, resolver: Resolver | None = None) -> None:
@@ -237,10 +295,9 @@ def fetch(url: str, limits: Limits, *, etag: str | None = None,
     """
     session = session or requests.Session()
     session.trust_env = False  # no proxies or netrc credentials from the environment
-    if not limits.allow_private_addresses:
-        adapter = PeerCheckingAdapter()
-        session.mount("http://", adapter)
-        session.mount("https://", adapter)
+    adapter = FetchAdapter()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
     headers = {"User-Agent": limits.user_agent, "Accept-Encoding": "gzip, deflate"}
     if accept:
         headers["Accept"] = accept
@@ -248,7 +305,21 @@ def fetch(url: str, limits: Limits, *, etag: str | None = None,
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
-    deadline = time.monotonic() + limits.total_timeout
+    with _Fetch(limits) as watch:
+        try:
+            response = _get(session, url, headers, limits, resolver)
+        except FetchError:
+            if watch.expired:
+                raise watch.timed_out() from None
+            raise
+        if watch.expired:  # also when the shut socket read as a clean end of the body
+            raise watch.timed_out()
+        return response
+
+
+def _get(session: requests.Session, url: str, headers: dict[str, str], limits: Limits,
+         resolver: Resolver | None) -> Response:
+    """The request, its redirects and the body of :func:`fetch`."""
     seen: list[str] = []
     current = url
     while True:
@@ -306,8 +377,6 @@ def fetch(url: str, limits: Limits, *, etag: str | None = None,
             if total > limits.max_bytes:
                 raise FetchError(f"the source is larger than the limit of {_size(limits.max_bytes)}; "
                                  "download stopped")
-            if time.monotonic() > deadline:
-                raise FetchError(f"the download took longer than {limits.total_timeout:g} s")
             chunks.append(chunk)
     except requests.exceptions.ChunkedEncodingError:
         raise FetchError(f"the response from {_host(current)} was truncated "
