@@ -46,8 +46,10 @@ def test_wifi_page_rows_markers_filter_and_links(monkeypatch):
     assert [c for c, _l in data["columns"]] == ["name", "address", "postcode", "stadtteil",
                                                 "operator", "status"]
     assert len(data["rows"]) == 2 and len(data["markers"]) == 1
-    # the harvester's CSV file (formulas neutralised), not the DataStore dump
+    # the harvester's CSV file (formulas neutralised) before the DataStore dump
     assert data["csv_url"] == "http://x/a.csv" and data["geojson_url"] == "http://x/a.geojson"
+    table_only = {"type": "x", "resources": PKG["resources"][:1]}
+    assert th.gelsenkirchen_wifi_page(table_only)["csv_url"] == "http://x/datastore/dump/r1"
     assert "datastore_search?resource_id=r1" in data["api_url"]
     assert [r["name"] for r in th.gelsenkirchen_wifi_page(PKG, "freifunk")["rows"]] == [
         "Ohne Koordinaten"]

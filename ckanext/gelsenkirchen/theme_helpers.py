@@ -260,19 +260,22 @@ def _datastore_resource(pkg: dict) -> dict | None:
     return None
 
 
-def _file_url(pkg: dict, fmt: str) -> str | None:
-    """The web address of the dataset's first file resource of format ``fmt``.
+def _download_url(pkg: dict, fmt: str) -> str | None:
+    """The address of the dataset's download of format ``fmt``.
 
-    The DataStore table is no file: its dump would skip the formula guard of
-    the harvester's CSV file. Only URLs CKAN accepts as such (``h.is_url``:
-    http, https, ftp by default) are links, never ``javascript:``.
+    A file resource comes first: the harvesters' CSV file neutralises
+    spreadsheet formulas, the DataStore table's dump does not; the dump is
+    the fallback for datasets without such a file. Only URLs CKAN accepts as
+    such (``h.is_url``: http, https, ftp by default) are links, never
+    ``javascript:``.
     """
-    for resource in pkg.get("resources") or []:
-        if ((resource.get("format") or "").lower() == fmt.lower()
-                and resource.get("url_type") != "datastore"
-                and not resource.get("datastore_active")):
-            url = resource.get("url") or ""
-            return url if tk.h.is_url(url) else None
+    matching = [r for r in pkg.get("resources") or []
+                if (r.get("format") or "").lower() == fmt.lower()]
+    matching.sort(key=lambda r: r.get("url_type") == "datastore" or bool(r.get("datastore_active")))
+    for resource in matching:
+        url = resource.get("url") or ""
+        if tk.h.is_url(url):
+            return url
     return None
 
 
@@ -325,8 +328,8 @@ def gelsenkirchen_wifi_page(pkg: dict, filter_text: str = "") -> dict:
         "total": total,
         "markers": markers,
         "filter": filter_text or "",
-        "csv_url": _file_url(pkg, "csv"),
-        "geojson_url": _file_url(pkg, "geojson"),
+        "csv_url": _download_url(pkg, "csv"),
+        "geojson_url": _download_url(pkg, "geojson"),
         "api_url": resource and _api_example(resource["id"], q="Rathaus", limit=5),
     }
 
@@ -348,8 +351,8 @@ def gelsenkirchen_broadband_page(pkg: dict, indicator: str = "") -> dict:
     resource = _datastore_resource(pkg)
     out: dict[str, Any] = {"resource": resource, "rows": [], "indicators": [], "indicator": None,
                            "latest": None, "trend_svg": Markup(""),
-                           "geojson_url": _file_url(pkg, "geojson"),
-                           "csv_url": _file_url(pkg, "csv"), "api_url": None}
+                           "geojson_url": _download_url(pkg, "geojson"),
+                           "csv_url": _download_url(pkg, "csv"), "api_url": None}
     if not resource:
         return out
     rows, columns, _total = _datastore_rows(resource["id"])
