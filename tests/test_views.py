@@ -4,6 +4,14 @@ from __future__ import annotations
 import pytest
 from bs4 import BeautifulSoup
 
+from tests.logic.data import (  # noqa: F401 (fixtures)
+    call_as,
+    dataset_dict,
+    organization_fixture,
+    schema_db_fixture,
+    sysadmin_fixture,
+)
+
 LEGAL = {"/impressum": "Impressum", "/datenschutz": "Datenschutz",
          "/barrierefreiheit": "Erklärung zur Barrierefreiheit"}
 
@@ -73,3 +81,24 @@ def test_stylesheet_is_served_from_the_bundle_not_a_cdn(app):
     external = [h for h in hrefs + [s.get("src", "") for s in soup.find_all("script")]
                 if h.startswith(("http://", "https://", "//"))]
     assert not external
+
+
+@pytest.mark.usefixtures("with_plugins")
+@pytest.mark.ckan_config("ckan.datasets_per_page", "2")
+def test_every_pagination_link_has_a_name(app, organization, sysadmin):
+    for i in range(5):
+        call_as(sysadmin, "package_create",
+                **dataset_dict(owner_org=organization["id"], name=f"seite-{i}"))
+    for path in ("/dataset/", "/dataset/?page=2", "/dataset/?page=3",
+                 f"/organization/{organization['name']}?page=2"):
+        nav = _soup(app.get(path)).select_one('nav[aria-label="Seiten"]')
+        assert nav is not None, path
+        names = [a.get("aria-label") or a.get_text(" ", strip=True) for a in nav.select("a")]
+        assert all(names) and "Seite 2" in names, (path, names)
+    nav = _soup(app.get("/dataset/?page=2")).select_one('nav[aria-label="Seiten"]')
+    current = nav.select_one('a[aria-current="page"]')
+    assert current.get_text(strip=True) == "2" and current["aria-label"] == "Seite 2"
+    arrows = {a.get_text(strip=True) for a in nav.select("a")}
+    assert {"Vorherige Seite", "Nächste Seite"} <= arrows, arrows
+    # one page: no pager at all
+    assert _soup(app.get("/dataset/?q=name:seite-1")).select_one('nav[aria-label="Seiten"]') is None

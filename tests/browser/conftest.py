@@ -74,7 +74,9 @@ def _server_ini(port: int, directory: pathlib.Path) -> pathlib.Path:
         f"ckan.site_url = http://127.0.0.1:{port}\n"
         f"ckan.storage_path = {directory / 'storage'}\n"
         # figures must follow the data the tests create
-        "ckanext.gelsenkirchen.home.cache_seconds = 0\n",
+        "ckanext.gelsenkirchen.home.cache_seconds = 0\n"
+        # the sample datasets fill two pages: the pager is checked too
+        "ckan.datasets_per_page = 3\n",
         encoding="utf-8")
     return ini
 
