@@ -3,6 +3,13 @@
 Only arithmetic over numeric fields and constants is supported; that covers
 ckanext-spatial's solr-bbox overlap function. The function syntax is tiny
 (name(arg, ...), numbers, field names), so a small tokenizer suffices.
+
+bf and boost come from CKAN's public package_search API. The SQL of every
+function therefore uses each of its arguments exactly once (NULLIF instead
+of ``CASE WHEN arg ... THEN ... arg``), so that the SQL grows linearly with
+the text: a repeated argument doubles the SQL at each level of nesting.
+The text itself is capped in length (MAX_FUNCTION_LEN) and nesting
+(MAX_DEPTH).
 """
 from __future__ import annotations
 
@@ -23,6 +30,11 @@ COLUMN_FIELDS = ("minx", "maxx", "miny", "maxy", "bbox_area")
 _VARIADIC = {"add": "+", "sum": "+", "mul": "*", "product": "*"}
 _GREATEST = {"max": "GREATEST", "min": "LEAST"}
 MAX_DEPTH = 50
+# a function's text; ckanext-spatial's overlap function has ~200 characters
+MAX_FUNCTION_LEN = 2000
+# The largest negative float8: GREATEST(x, it) is it exactly when x < 0
+# (every negative float8 is <= it, and 0 and -0 are above it).
+_NEG_TINY = "'-4.9406564584124654e-324'::float8"
 
 
 def field_value_sql(schema: Schema, name: str) -> tuple[str, list[Any]]:
@@ -96,7 +108,7 @@ class _Parser:
 
     def expr(self, depth: int) -> tuple[str, list[Any]]:
         if depth > MAX_DEPTH:
-            raise syntax_error("function query nested too deeply")
+            raise syntax_error(f"function query nested too deeply (more than {MAX_DEPTH} levels)")
         kind, value = self._next()
         if kind == "num":
             return "%s::float8", [float(value)]
@@ -137,14 +149,14 @@ class _Parser:
             need(2)
             # Solr yields Infinity/NaN; NULL keeps PostgreSQL from raising
             # and makes frange comparisons false.
-            return (f"(CASE WHEN {sqls[1]} = 0 THEN NULL ELSE {sqls[0]} / {sqls[1]} END)",
-                    args[1][1] + args[0][1] + args[1][1])
+            return f"({sqls[0]} / NULLIF({sqls[1]}, 0))", params
         if name == "abs":
             need(1)
             return f"abs({sqls[0]})", params
         if name == "sqrt":
             need(1)
-            return f"(CASE WHEN {sqls[0]} < 0 THEN NULL ELSE sqrt({sqls[0]}) END)", params * 2
+            # NULL for a negative argument (as div by 0), with the argument once
+            return f"sqrt(NULLIF(GREATEST({sqls[0]}, {_NEG_TINY}), {_NEG_TINY}))", params
         if name == "pow":
             need(2)
             return f"power({sqls[0]}, {sqls[1]})", params
@@ -154,10 +166,9 @@ class _Parser:
         if name == "recip":
             need(4)
             x, m, a, b = sqls
-            denom = f"({m} * {x} + {b})"
-            p = args
-            return (f"(CASE WHEN {denom} = 0 THEN NULL ELSE {a} / {denom} END)",
-                    p[1][1] + p[0][1] + p[3][1] + p[2][1] + p[1][1] + p[0][1] + p[3][1])
+            # a/(m*x+b); the parameters follow the placeholders' order
+            return (f"({a} / NULLIF({m} * {x} + {b}, 0))",
+                    args[2][1] + args[1][1] + args[0][1] + args[3][1])
         if name == "field":
             need(1)
             return sqls[0], params
@@ -169,4 +180,7 @@ class _Parser:
 
 def compile_function(text: str, schema: Schema) -> tuple[str, list[Any]]:
     """SQL float8 expression (with its parameters) for a function query."""
+    if len(text) > MAX_FUNCTION_LEN:
+        raise bad_request(f"function query too long: {len(text)} characters, "
+                          f"at most {MAX_FUNCTION_LEN}")
     return _Parser(text, schema).parse()
