@@ -1,5 +1,6 @@
 """Command line: ``pgsolr serve --dsn ... [--host] [--port] [--schema] [--log-level]
-[--pool-size] [--docsets-max-docs] [--docsets-min-matches]``."""
+[--pool-size] [--pool-timeout] [--statement-timeout] [--max-scan-docs]
+[--docsets-max-docs] [--docsets-min-matches]``."""
 from __future__ import annotations
 
 import argparse
@@ -8,6 +9,9 @@ import signal
 import sys
 import threading
 from typing import Any
+
+from .search import MAX_SCAN_DOCS, STATEMENT_TIMEOUT
+from .store import POOL_TIMEOUT
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -24,6 +28,17 @@ def _parser() -> argparse.ArgumentParser:
                        choices=["debug", "info", "warning", "error"])
     serve.add_argument("--pool-size", type=int, default=10,
                        help="maximum PostgreSQL connections")
+    serve.add_argument("--pool-timeout", type=float, default=POOL_TIMEOUT, metavar="SECONDS",
+                       help="answer 503 when no connection is free within SECONDS "
+                            f"(default {POOL_TIMEOUT:g})")
+    serve.add_argument("--statement-timeout", type=float, default=STATEMENT_TIMEOUT,
+                       metavar="SECONDS",
+                       help="cancel a search's SQL after SECONDS and answer 503 "
+                            f"(default {STATEMENT_TIMEOUT:g}; 0: no limit)")
+    serve.add_argument("--max-scan-docs", type=int, default=MAX_SCAN_DOCS, metavar="N",
+                       help="refuse (400) leading/infix wildcards and regular expressions on "
+                            f"text fields in cores of more than N documents (default {MAX_SCAN_DOCS}; "
+                            "0: no limit)")
     serve.add_argument("--docsets-max-docs", type=int, default=None, metavar="N",
                        help="answer match-all queries of cores with up to N documents from "
                             "cached document sets in memory (default 200000; 0: always SQL)")
@@ -48,12 +63,18 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     from .server import create_server
 
-    for name in ("docsets_max_docs", "docsets_min_matches"):
+    for name in ("docsets_max_docs", "docsets_min_matches", "statement_timeout",
+                 "max_scan_docs"):
         if getattr(args, name) is not None and getattr(args, name) < 0:
             _parser().error(f"--{name.replace('_', '-')} must be 0 or more")
+    if args.pool_timeout <= 0 or args.pool_size < 1:
+        _parser().error("--pool-timeout must be more than 0 and --pool-size at least 1")
     server = create_server(args.dsn, args.host, args.port, load_schema(args.schema),
                            maxconn=args.pool_size, docsets_max_docs=args.docsets_max_docs,
-                           docsets_min_matches=args.docsets_min_matches)
+                           docsets_min_matches=args.docsets_min_matches,
+                           statement_timeout=args.statement_timeout,
+                           pool_timeout=args.pool_timeout,
+                           max_scan_docs=args.max_scan_docs or None)
     log = logging.getLogger("pgsolr")
 
     def shutdown(signum: int, frame: Any) -> None:

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import calendar
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo
 
 from .errors import bad_request
 
@@ -12,6 +13,9 @@ _ISO_RE = re.compile(
     r"(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?"
     r"(Z|[+-]\d{2}:?\d{2})?$")
 _MATH_RE = re.compile(r"([+-])(\d+)([A-Z]+)|/([A-Z]+)")
+# Solr's custom time zone ids (TimeZoneUtils): GMT+h, GMT-hh:mm, GMT+hhmm
+_CUSTOM_TZ_RE = re.compile(r"GMT([+-])(\d{1,2})(?::?(\d{2}))?")
+_TZ_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_+\-]*(?:/[A-Za-z0-9_+\-]+){0,2}")
 _UNITS = {
     "YEAR": "year", "YEARS": "year", "MONTH": "month", "MONTHS": "month",
     "DAY": "day", "DAYS": "day", "DATE": "day", "HOUR": "hour",
@@ -36,8 +40,35 @@ def parse_iso(value: str) -> datetime:
     if tz and tz != "Z":
         sign = 1 if tz[0] == "+" else -1
         digits = tz[1:].replace(":", "")
-        dt -= sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+        hours, minutes = int(digits[:2]), int(digits[2:])
+        if hours > 18 or minutes > 59:   # java.time.ZoneOffset's range
+            raise bad_request(f"Invalid Date String:'{value}'")
+        try:
+            dt -= sign * timedelta(hours=hours, minutes=minutes)
+        except OverflowError:
+            raise bad_request(f"Invalid Date String:'{value}'") from None
     return dt
+
+
+def parse_tz(value: str | None) -> tzinfo:
+    """Solr's ``TZ`` parameter: the time zone of date math rounding
+    (``NOW/DAY``) and of adding days, months and years. An IANA name
+    (Europe/Berlin), UTC/GMT or a custom id GMT+hh:mm."""
+    value = (value or "").strip()
+    if not value or value in ("UTC", "GMT", "Z"):
+        return UTC
+    m = _CUSTOM_TZ_RE.fullmatch(value)
+    if m:
+        hours, minutes = int(m.group(2)), int(m.group(3) or 0)
+        if hours <= 23 and minutes <= 59:
+            offset = timedelta(hours=hours, minutes=minutes)
+            return timezone(offset if m.group(1) == "+" else -offset)
+    elif len(value) <= 64 and _TZ_NAME_RE.fullmatch(value):
+        try:
+            return ZoneInfo(value)
+        except (ValueError, OSError, KeyError):   # unknown, or not a TZif file
+            pass
+    raise bad_request(f"Solr JVM does not support TZ: {value}")
 
 
 def _add_months(dt: datetime, months: int) -> datetime:
@@ -75,8 +106,9 @@ def _add(dt: datetime, n: int, unit: str) -> datetime:
     return dt + deltas[unit]
 
 
-def parse_date_math(value: str, now: datetime | None = None) -> datetime:
-    """Evaluate ``NOW``, ISO dates and Solr date math suffixes."""
+def parse_date_math(value: str, now: datetime | None = None, tz: tzinfo = UTC) -> datetime:
+    """Evaluate ``NOW``, ISO dates and Solr date math suffixes. Rounding
+    and calendar units count in ``tz`` (the request's TZ), as in Solr."""
     value = value.strip()
     if value.upper().startswith("NOW"):
         base = now or datetime.now(UTC)
@@ -90,6 +122,12 @@ def parse_date_math(value: str, now: datetime | None = None) -> datetime:
             base, rest = parse_iso(value[:idx + 1]), value[idx + 1:]
     pos = 0
     rest = rest.upper()
+    if rest and tz is not UTC:
+        # the wall-clock time in tz; back to UTC at the end
+        try:
+            base = base.astimezone(tz).replace(tzinfo=None)
+        except (OverflowError, ValueError):
+            raise bad_request(f"Invalid Date Math String:'{value}'") from None
     while pos < len(rest):
         m = _MATH_RE.match(rest, pos)
         if not m:
@@ -104,16 +142,27 @@ def parse_date_math(value: str, now: datetime | None = None) -> datetime:
         except (KeyError, OverflowError, ValueError):
             raise bad_request(f"Invalid Date Math String:'{value}'") from None
         pos = m.end()
+    if base.tzinfo is None:
+        try:
+            base = base.replace(tzinfo=tz).astimezone(UTC)
+        except (OverflowError, ValueError):
+            raise bad_request(f"Invalid Date Math String:'{value}'") from None
     return base
+
+
+def _ymd_hms(dt: datetime) -> str:
+    # not strftime: its %Y does not pad years before 1000 to four digits
+    return (f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}"
+            f"T{dt.hour:02d}:{dt.minute:02d}:{dt.second:02d}")
 
 
 def sortable(dt: datetime) -> str:
     """Fixed-width form stored for filtering/sorting (lexical = time order)."""
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    return _ymd_hms(dt) + f".{dt.microsecond // 1000:03d}Z"
 
 
 def solr_format(dt: datetime) -> str:
     """How Solr prints dates: millis only when non-zero."""
-    base = dt.strftime("%Y-%m-%dT%H:%M:%S")
+    base = _ymd_hms(dt)
     ms = dt.microsecond // 1000
     return f"{base}.{ms:03d}Z" if ms else base + "Z"

@@ -40,3 +40,17 @@ def syntax_error(msg: str) -> SolrError:
 
 def bad_request(msg: str) -> SolrError:
     return SolrError(msg, 400)
+
+
+MAX_INT = 2**31 - 1   # Solr parses integer parameters as Java ints
+
+
+def int_param(value: object, name: str) -> int:
+    """An integer request parameter, as Solr reads it (a Java int)."""
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        number = MAX_INT + 1
+    if abs(number) > MAX_INT:
+        raise bad_request(f"Invalid integer value '{value}' for parameter '{name}'")
+    return number

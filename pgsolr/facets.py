@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import dates
-from .errors import bad_request
+from .errors import bad_request, int_param
 from .schema import DATE, Field
 
 
@@ -29,16 +29,9 @@ def _param(get: Any, name: str, field: str, default: Any) -> Any:
     return default if value is None else value
 
 
-def _int(value: Any, name: str) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise bad_request(f"Invalid integer for facet.{name}: {value}") from None
-
-
 def make_spec(fld: Field, key: str, column: str, get: Any) -> FacetSpec:
     name = fld.name
-    limit = _int(_param(get, "limit", name, 100), "limit")
+    limit = int_param(_param(get, "limit", name, 100), "facet.limit")
     sort = str(_param(get, "sort", name, "count" if limit > 0 else "index")).lower()
     if sort in ("true", "count"):
         sort = "count"
@@ -48,8 +41,8 @@ def make_spec(fld: Field, key: str, column: str, get: Any) -> FacetSpec:
         raise bad_request(f"Unknown facet sort value: {sort}")
     missing = str(_param(get, "missing", name, "false")).lower() == "true"
     return FacetSpec(fld, key, column, limit,
-                     _int(_param(get, "mincount", name, 0), "mincount"),
-                     _int(_param(get, "offset", name, 0), "offset"),
+                     int_param(_param(get, "mincount", name, 0), "facet.mincount"),
+                     int_param(_param(get, "offset", name, 0), "facet.offset"),
                      sort, _param(get, "prefix", name, None), missing)
 
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from dataclasses import field as dc_field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from luqum import tree
@@ -31,6 +31,15 @@ from .schema import BOOL, DATE, FLOAT, INT, NUMERIC, STRING, Field, Schema
 MUST, SHOULD, MUST_NOT = "+", "", "-"
 STRING_MATCH_SCORE = 0.1   # comparable to ts_rank of one matching lexeme
 MAX_QUERY_LEN = 20000
+# Limits of one request (q, every fq and facet.query together), see
+# docs/pgsolr.md "Limits". Solr's maxBooleanClauses: a clause is one term,
+# phrase, range or pattern in one field (dismax: per qf field).
+MAX_CLAUSES = 1024
+MAX_NESTING = 100          # levels of (), +, -, NOT and field: in one query
+MAX_PATTERN_LEN = 256      # characters of one wildcard or regular expression term
+# wildcard and regular expression terms that no index answers read every
+# document of the core (text fields: ~0.1 ms per document)
+MAX_SCAN_TERMS = 4
 
 _LOCAL_RE = re.compile(r"""\s*(?:([\w.]+)\s*=\s*(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)"|([^\s}]*))|([\w.]+))""")
 
@@ -226,7 +235,7 @@ def min_should_match(spec: str | None, n: int) -> int:
                 val = math.floor(n * abs(pct) / 100)
                 return n - val if pct < 0 else val
             val = int(s)
-        except ValueError:
+        except (ValueError, OverflowError):
             raise bad_request(f"Invalid 'mm' parameter: {spec}") from None
         return n + val if val < 0 else val
 
@@ -327,15 +336,76 @@ def _term_text(item: tree.Item) -> str:
     raise syntax_error(f"Unexpected term {item}")
 
 
+@dataclass
+class Budget:
+    """What the queries of one request have used of its limits. ``core_docs``
+    (when given) counts the core's documents; terms that read every document
+    are refused when it exceeds ``max_scan_docs``."""
+    clauses: int = 0
+    scans: int = 0
+    max_scan_docs: int | None = None
+    core_docs: Callable[[], int] | None = None
+
+    def clause(self) -> None:
+        self.clauses += 1
+        if self.clauses > MAX_CLAUSES:
+            raise bad_request(f"Query contains too many clauses; maxClauseCount is set to {MAX_CLAUSES}")
+
+    @staticmethod
+    def pattern(raw: str) -> None:
+        if len(raw) > MAX_PATTERN_LEN:
+            raise syntax_error(f"Cannot parse '{raw[:50]}...': wildcard or regular expression "
+                               f"term longer than {MAX_PATTERN_LEN} characters")
+
+    def scan(self, raw: str, text: bool) -> None:
+        """A term that reads every document of the core; of a text field
+        (every lexeme of every document) or else of a string field (its
+        values, about 50 times cheaper)."""
+        self.scans += 1
+        if self.scans > MAX_SCAN_TERMS:
+            raise syntax_error(f"Cannot parse '{raw}': more than {MAX_SCAN_TERMS} leading-wildcard, "
+                               "infix-wildcard or regular expression terms in one request")
+        if text and self.max_scan_docs is not None and self.core_docs is not None \
+                and self.core_docs() > self.max_scan_docs:
+            raise syntax_error(
+                f"Cannot parse '{raw}': leading-wildcard, infix-wildcard and regular expression "
+                f"terms on text fields read every document and are not allowed on cores with "
+                f"more than {self.max_scan_docs} documents")
+
+
+def _check_nesting(node: tree.Item, text: str) -> None:
+    """Refuse queries nested deeper than MAX_NESTING (the compiler recurses)."""
+    stack = [(node, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_NESTING:
+            raise syntax_error(f"Cannot parse '{text[:50]}...': query nested more than "
+                               f"{MAX_NESTING} levels deep")
+        stack.extend((child, depth + 1) for child in item.children)
+
+
+def _finite(value: str, what: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number):
+        raise bad_request(f"Invalid {what}: {value}")
+    return number
+
+
 class Compiler:
     """Compiles query strings for one request (not shared across threads)."""
 
     def __init__(self, schema: Schema, analyzer: Analyzer, cur: Any,
-                 now: datetime | None = None):
+                 now: datetime | None = None, tz: tzinfo = UTC,
+                 budget: Budget | None = None):
         self.schema = schema
         self.analyzer = analyzer
         self.cur = cur
         self.now = now or datetime.now(UTC)
+        self.tz = tz
+        self.budget = budget or Budget()
         self._tokens: dict[str, Any] = {}
 
     # -- entry points -----------------------------------------------------
@@ -382,7 +452,7 @@ class Compiler:
         for key, value in pairs:
             if key not in groups or not value.strip():
                 continue
-            sub = Compiler(self.schema, self.analyzer, self.cur, self.now)
+            sub = Compiler(self.schema, self.analyzer, self.cur, self.now, self.tz, self.budget)
             sub._tokens = self._tokens
             groups[key].append(sub.compile(value, params, is_filter=True))
         filters = [replace(f, score="0", score_params=[]) for f in groups["filter"]]
@@ -409,15 +479,9 @@ class Compiler:
         for part in str(qf).split():
             name, _, boost = part.partition("^")
             self._field(name)
-            try:
-                fields.append((name, float(boost) if boost else 1.0))
-            except ValueError:
-                raise bad_request(f"Invalid boost in qf: {part}") from None
+            fields.append((name, _finite(boost, "boost in qf") if boost else 1.0))
         self.default_fields = fields
-        try:
-            self.tie = float(params.get("tie") or 0.0)
-        except ValueError:
-            raise bad_request("Invalid 'tie' parameter") from None
+        self.tie = _finite(str(params.get("tie") or 0.0), "'tie' parameter")
         self.q_op = (params.get("q.op") or "OR").upper()
         text = text.strip()
         if not text:
@@ -497,11 +561,13 @@ class Compiler:
     # -- tree walking -------------------------------------------------------
     def _parse(self, text: str) -> tree.Item:
         try:
-            return luqum_parse(text)
+            node = luqum_parse(text)
         except ParseError as exc:
             raise syntax_error(f"Cannot parse '{text}': {exc}") from None
         except Exception as exc:  # PLY raises assorted errors on odd input
             raise syntax_error(f"Cannot parse '{text}': {type(exc).__name__}") from None
+        _check_nesting(node, text)
+        return node
 
     def _prefetch(self, node: tree.Item) -> None:
         """Analyse all free-text terms of the query in one round trip."""
@@ -614,6 +680,7 @@ class Compiler:
         return replace(where, score=score, score_params=sparams + sparams)
 
     def field_term(self, fld: Field, n: tree.Item, slop: bool = False) -> Frag | None:
+        self.budget.clause()
         if not fld.indexed:
             raise bad_request(f"can not search on field {fld.name} which is not indexed")
         if isinstance(n, tree.Word):
@@ -674,7 +741,7 @@ class Compiler:
                 raise bad_request(f"Invalid Number: {value}")
             return num
         if fld.kind == DATE:
-            return dates.sortable(dates.parse_date_math(value, self.now))
+            return dates.sortable(dates.parse_date_math(value, self.now, self.tz))
         if fld.kind == BOOL:
             return value.strip().lower() in ("true", "t", "1", "yes", "on")
         return value
@@ -692,6 +759,7 @@ class Compiler:
         return _sql_frag("idx @> %s::jsonb", [json.dumps(doc)])
 
     def wildcard(self, fld: Field, pattern: str, raw: str) -> Frag:
+        self.budget.pattern(raw)
         if fld.is_text:
             value = raw.lower()
             m = re.fullmatch(r"([^*?]+)\*", value)
@@ -700,6 +768,7 @@ class Compiler:
                 variants = {prefix, fold(prefix)}
                 q = " | ".join(quote_lexeme(f"{fld.name}:{p}") + ":*" for p in sorted(variants))
                 return _ts_frag(q)
+            self.budget.scan(raw, text=True)
             like = f"{fld.name}:" .replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") \
                 + _like_pattern(value)
             return _sql_frag("EXISTS (SELECT 1 FROM unnest(tsv) AS u WHERE u.lexeme LIKE %s)", [like])
@@ -710,9 +779,13 @@ class Compiler:
         if m and pattern.endswith("%") and exact_lexeme(fld.name, m.group(1)) is not None:
             return _ts_frag(quote_lexeme(f"={fld.name}:{m.group(1)}") + ":*",
                             (like.sql, like.params), text=False)
+        self.budget.scan(raw, text=False)
         return like
 
     def regex(self, fld: Field, pattern: str) -> Frag:
+        self.budget.clause()
+        self.budget.pattern(pattern)
+        self.budget.scan(f"/{pattern}/", text=fld.is_text)
         if fld.is_text:
             like = f"^{re.escape(fld.name)}:(?:{pattern})$"
             return _sql_frag("EXISTS (SELECT 1 FROM unnest(tsv) AS u WHERE u.lexeme ~ %s)", [like])
@@ -734,6 +807,7 @@ class Compiler:
         return _sql_frag(f"COALESCE({expr}, FALSE)", params)
 
     def range(self, fld: Field, n: tree.Item) -> Frag:
+        self.budget.clause()
         if isinstance(n, tree.Range):
             low, high = n.low, n.high
             inc_low, inc_high = n.include_low, n.include_high

@@ -9,11 +9,13 @@ from __future__ import annotations
 import fnmatch
 import re
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+from . import dates
 from .docsets import DocSets, filter_key
-from .errors import bad_request
+from .errors import bad_request, int_param
 from .facets import (
     FacetSpec,
     column_expr,
@@ -27,7 +29,7 @@ from .facets import (
     totals_sql,
 )
 from .functions import COLUMN_FIELDS, compile_function
-from .query import Compiler, Frag, _and, parse_local_params
+from .query import MAX_QUERY_LEN, Budget, Compiler, Frag, _and, parse_local_params
 from .schema import NUMERIC, Schema
 
 MAX_ROWS = 1_000_000
@@ -43,11 +45,20 @@ DOCSETS_MIN_MATCHES = 1000
 # ~0.3 KB per document plus ~0.16 KB per document and cached sort order
 # (measured at 10,000 documents: 2.7 MB, and 1.6 MB per order)
 DOCSETS_MAX_DOCS = 200_000
+# Limits of one request (docs/pgsolr.md "Limits"); the query compiler
+# (query.py) and the function compiler (functions.py) have their own.
+MAX_PARAM_LEN = MAX_QUERY_LEN   # characters of any one parameter value
+MAX_VALUES = 100                # values of one parameter (fq, facet.field, bf, ...)
+MAX_SORT_KEYS = 20
+# defaults of pgsolr serve --statement-timeout and --max-scan-docs
+STATEMENT_TIMEOUT = 10.0        # seconds; 0: none
+MAX_SCAN_DOCS = 50_000
 
 
 class Params(Protocol):
     def get(self, key: str, default: Any = None) -> Any: ...
     def getlist(self, key: str) -> list[Any]: ...
+    def keys(self) -> Iterable[str]: ...
 
 
 @dataclass
@@ -85,10 +96,20 @@ def _int_param(params: Params, name: str, default: int) -> int:
     value = params.get(name)
     if value in (None, ""):
         return default
-    try:
-        return int(value)
-    except ValueError:
-        raise bad_request(f"Invalid integer value '{value}' for parameter '{name}'") from None
+    return int_param(value, name)
+
+
+def check_params(params: Params) -> None:
+    """Every parameter: at most MAX_VALUES values of MAX_PARAM_LEN characters."""
+    for key in params.keys():
+        values = params.getlist(key)
+        if len(values) > MAX_VALUES:
+            raise bad_request(f"Too many values of parameter '{key[:100]}': {len(values)}, "
+                              f"at most {MAX_VALUES}")
+        for value in values:
+            if len(str(value)) > MAX_PARAM_LEN:
+                raise bad_request(f"Parameter '{key[:100]}' too long: {len(str(value))} "
+                                  f"characters, at most {MAX_PARAM_LEN}")
 
 
 def parse_sort(schema: Schema, spec: str) -> list[SortKey]:
@@ -97,6 +118,8 @@ def parse_sort(schema: Schema, spec: str) -> list[SortKey]:
         part = part.strip()
         if not part:
             continue
+        if len(keys) == MAX_SORT_KEYS:
+            raise bad_request(f"Too many sort clauses in sort spec, at most {MAX_SORT_KEYS}")
         bits = part.split()
         if len(bits) != 2 or bits[1].lower() not in ("asc", "desc"):
             raise bad_request(
@@ -149,9 +172,14 @@ def _fl_fields(fl: str) -> tuple[set[str], list[str], bool, bool]:
 
 class Searcher:
     def __init__(self, schema: Schema, store: Any, docsets_max_docs: int | None = None,
-                 docsets_min_matches: int | None = None):
+                 docsets_min_matches: int | None = None,
+                 statement_timeout: float = STATEMENT_TIMEOUT,
+                 max_scan_docs: int | None = MAX_SCAN_DOCS):
         self.schema = schema
         self.store = store
+        # pgsolr serve --statement-timeout (seconds, 0: none), --max-scan-docs
+        self.statement_timeout = statement_timeout
+        self.max_scan_docs = max_scan_docs
         # (core, field) -> (generation, documents in core, {value: count})
         self._totals: dict[tuple[str, str], tuple[int, int, dict[str, int]]] = {}
         self._totals_lock = threading.Lock()
@@ -166,6 +194,7 @@ class Searcher:
         self._broad: set[str] = set()
 
     def search(self, core: str, params: Params) -> dict[str, Any]:
+        check_params(params)
         with self.store.connection() as conn, conn.cursor() as cur:
             # JIT compilation (triggered by the planner's cost estimate for
             # the one-statement search) costs ~100 ms and never pays off here.
@@ -173,7 +202,10 @@ class Searcher:
             # prefers a sequential scan that detoasts every row's tsv (~45 ms
             # at 10,000 documents) to the GIN index (~2 ms) for free text;
             # an index that is searched all the time is cached.
-            settings = "SET LOCAL jit = off; SET LOCAL random_page_cost = 1.1"
+            # Every statement of the search is cancelled after the statement
+            # timeout (the server answers 503).
+            settings = ("SET LOCAL jit = off; SET LOCAL random_page_cost = 1.1; "
+                        f"SET LOCAL statement_timeout = {int(self.statement_timeout * 1000)}")
             faceted = str(params.get("facet") or "false").lower() in ("true", "on", "1", "yes") \
                 and params.getlist("facet.field")
             if not faceted and core not in self._broad:
@@ -218,7 +250,10 @@ class Searcher:
         schema = self.schema
         plain = {k: params.get(k) for k in ("df", "q.op", "qf", "mm", "tie", "defType", "q.alt")
                  if params.get(k) is not None}
-        compiler = Compiler(schema, self.store.analyzer, cur)
+        budget = Budget(max_scan_docs=self.max_scan_docs,
+                        core_docs=lambda: self.store.core_docs(cur, core))
+        compiler = Compiler(schema, self.store.analyzer, cur, tz=dates.parse_tz(params.get("TZ")),
+                            budget=budget)
         q = params.get("q")
         if q is None or not str(q).strip():
             q = params.get("q.alt") or "*:*"

@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 import psycopg2
+import psycopg2.errors
 from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
 from werkzeug.datastructures import MultiDict
@@ -21,8 +22,8 @@ from .documents import prepare
 from .errors import SolrError, bad_request
 from .query import Compiler
 from .schema import Schema
-from .search import Searcher
-from .store import Store
+from .search import MAX_SCAN_DOCS, STATEMENT_TIMEOUT, Searcher
+from .store import POOL_TIMEOUT, Store
 
 log = logging.getLogger("pgsolr")
 
@@ -61,10 +62,13 @@ def _header(params: MultiDict, start: float, status: int = 0) -> dict[str, Any]:
 
 class PgSolrApp:
     def __init__(self, store: Store, schema: Schema, docsets_max_docs: int | None = None,
-                 docsets_min_matches: int | None = None):
+                 docsets_min_matches: int | None = None,
+                 statement_timeout: float = STATEMENT_TIMEOUT,
+                 max_scan_docs: int | None = MAX_SCAN_DOCS):
         self.store = store
         self.schema = schema
-        self.searcher = Searcher(schema, store, docsets_max_docs, docsets_min_matches)
+        self.searcher = Searcher(schema, store, docsets_max_docs, docsets_min_matches,
+                                 statement_timeout, max_scan_docs)
 
     # -- WSGI -------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
@@ -88,25 +92,40 @@ class PgSolrApp:
                 raise NotFound()
             handler = getattr(self, "on_" + endpoint)
             return handler(request, params, t0, **args)
-        except SolrError as exc:
-            body = exc.body()
-            body["responseHeader"] = _header(params, t0, exc.code)
-            return _json(body, exc.code)
-        except NotFound:
-            err = SolrError(f"Not Found: {request.path}", 404)
-            return _json(err.body(), 404)
-        except HTTPException as exc:
-            code = exc.code or 400
-            return _json(SolrError(exc.description or exc.name, code).body(), code)
-        except psycopg2.DataError as exc:
+        except Exception as exc:  # noqa: BLE001 - every failure gets a Solr error body
+            err = self._solr_error(exc, request, params)
+        body = err.body()
+        body["responseHeader"] = _header(params, t0, err.code)
+        return _json(body, err.code)
+
+    def _solr_error(self, exc: Exception, request: Request, params: MultiDict) -> SolrError:
+        """The Solr error for a failed request: 400 for what the request
+        asked wrongly, 503 for what may work later, 500 for the rest."""
+        if isinstance(exc, SolrError):
+            return exc
+        if isinstance(exc, NotFound):
+            return SolrError(f"Not Found: {request.path}", 404)
+        if isinstance(exc, HTTPException):
+            return SolrError(exc.description or exc.name, exc.code or 400)
+        if isinstance(exc, psycopg2.DataError):
             # bad values that only PostgreSQL detects (overflow, bad regex, ...)
             log.info("data error: %s", exc)
-            err = bad_request("Invalid query value: " + str(exc).split("\n")[0])
-            return _json(err.body(), 400)
-        except Exception:
-            log.exception("internal error on %s", request.path)
-            err = SolrError("Internal server error", 500)
-            return _json(err.body(), 500)
+            return bad_request("Invalid query value: " + str(exc).split("\n")[0])
+        if isinstance(exc, psycopg2.errors.QueryCanceled):
+            # statement_timeout (search.py)
+            log.warning("statement timeout on %s %.2000s", request.path, dict(params.lists()))
+            return SolrError("pgsolr: the search ran longer than the statement timeout of "
+                             f"{self.searcher.statement_timeout:g} s and was cancelled "
+                             "(pgsolr serve --statement-timeout)", 503)
+        if isinstance(exc, psycopg2.OperationalError) and (exc.pgcode or "").startswith("54"):
+            # program limit exceeded: too complex for PostgreSQL
+            log.info("limit exceeded: %s", exc)
+            return bad_request("Query too complex: " + str(exc).split("\n")[0])
+        if isinstance(exc, psycopg2.OperationalError) and exc.pgcode is None:
+            log.exception("database unavailable on %s", request.path)
+            return SolrError("pgsolr: the database is unavailable", 503)
+        log.exception("internal error on %s", request.path)
+        return SolrError("Internal server error", 500)
 
     def _all_params(self, request: Request, params: MultiDict) -> MultiDict:
         if request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded":
@@ -337,12 +356,16 @@ class PgSolrServer:
 def create_server(dsn: str, host: str = "127.0.0.1", port: int = 8983,
                   schema: Schema | None = None, maxconn: int = 10,
                   docsets_max_docs: int | None = None,
-                  docsets_min_matches: int | None = None) -> PgSolrServer:
+                  docsets_min_matches: int | None = None,
+                  statement_timeout: float = STATEMENT_TIMEOUT,
+                  pool_timeout: float = POOL_TIMEOUT,
+                  max_scan_docs: int | None = MAX_SCAN_DOCS) -> PgSolrServer:
     from .schema import load_schema
     # werkzeug's own per-request access log would duplicate ours
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    store = Store(dsn, maxconn=maxconn)
+    store = Store(dsn, maxconn=maxconn, pool_timeout=pool_timeout)
     schema = schema or load_schema()
     store.init_schema(schema)
-    app = PgSolrApp(store, schema, docsets_max_docs, docsets_min_matches)
+    app = PgSolrApp(store, schema, docsets_max_docs, docsets_min_matches, statement_timeout,
+                    max_scan_docs)
     return PgSolrServer(app, host, port)

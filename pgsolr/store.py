@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,6 +23,7 @@ from psycopg2.pool import ThreadedConnectionPool
 
 from .analysis import Analyzer, Tokens, build_tsvector
 from .documents import PreparedDoc
+from .errors import SolrError
 from .functions import COLUMN_FIELDS
 from .schema import Schema
 
@@ -72,6 +74,11 @@ UPSERT = """INSERT INTO pgsolr_doc (core, uid, seq, stored, idx, tsv,
 assert COLUMN_FIELDS == ("minx", "maxx", "miny", "maxy", "bbox_area")
 UPSERT_TEMPLATE = ("(%s, %s, nextval('pgsolr_doc_seq'), %s::jsonb, %s::jsonb, %s::tsvector"
                    + ", %s::float8" * len(COLUMN_FIELDS) + ")")
+# default of pgsolr serve --pool-timeout: how long a request waits for a
+# free connection before it is answered 503
+POOL_TIMEOUT = 10.0
+# how long a core's document count (Store.core_docs) is reused
+CORE_DOCS_TTL = 60.0
 
 
 def _column_value(value: Any) -> float | None:
@@ -80,22 +87,32 @@ def _column_value(value: Any) -> float | None:
 
 
 class Store:
-    def __init__(self, dsn: str, minconn: int = 1, maxconn: int = 10):
+    def __init__(self, dsn: str, minconn: int = 1, maxconn: int = 10,
+                 pool_timeout: float = POOL_TIMEOUT):
         self.dsn = dsn
         self.pool = ThreadedConnectionPool(minconn, maxconn, dsn)
-        # psycopg2's pool raises when exhausted; make callers wait instead
+        # psycopg2's pool raises when exhausted; make callers wait instead,
+        # for at most pool_timeout seconds
         self._slots = threading.BoundedSemaphore(maxconn)
+        self.maxconn = maxconn
+        self.pool_timeout = pool_timeout
         self.analyzer = Analyzer()
         self._changed = 0
         self._changed_lock = threading.Lock()
+        # core -> (monotonic time, documents)
+        self._core_docs: dict[str, tuple[float, int]] = {}
 
     def close(self) -> None:
         self.pool.closeall()
 
     @contextlib.contextmanager
     def connection(self) -> Iterator[Any]:
-        """A pooled connection; commits on success, rolls back on error."""
-        self._slots.acquire()
+        """A pooled connection; commits on success, rolls back on error.
+        Waits at most pool_timeout seconds for a free one (then 503)."""
+        if not self._slots.acquire(timeout=self.pool_timeout):
+            raise SolrError(f"pgsolr: all {self.maxconn} database connections stayed busy for "
+                            f"{self.pool_timeout:g} s (pgsolr serve --pool-size, --pool-timeout)",
+                            503)
         try:
             conn = self.pool.getconn()
         except BaseException:
@@ -295,6 +312,19 @@ class Store:
                     [core] + params)
         self._note_changes(cur.rowcount)
         return cur.rowcount
+
+    def core_docs(self, cur: Any, core: str) -> int:
+        """The core's document count, at most CORE_DOCS_TTL seconds old."""
+        now = time.monotonic()
+        hit = self._core_docs.get(core)
+        if hit is not None and now - hit[0] < CORE_DOCS_TTL:
+            return hit[1]
+        cur.execute("SELECT count(*) FROM pgsolr_doc WHERE core = %s", (core,))
+        count = int(cur.fetchone()[0])
+        if len(self._core_docs) >= 1000:
+            self._core_docs.clear()
+        self._core_docs[core] = (now, count)
+        return count
 
     def cores(self) -> list[tuple[str, int]]:
         with self.connection() as conn, conn.cursor() as cur:

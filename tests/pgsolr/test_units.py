@@ -68,3 +68,14 @@ def test_ngram_analysis_is_read_from_the_schema() -> None:
       <fields><field name="id" type="prefixes"/></fields></schema>""").field("id").ngram
     assert edge is not None and edge.edge and not edge.whole and not edge.lower
     assert [w for w, _ in ngram_windows(edge, "Gelsenkirchen Buer")] == ["Gelse", "Buer"]
+
+
+def test_dates_before_year_1000_keep_four_digits() -> None:
+    """The stored form sorts lexically only with a four-digit year
+    (strftime's %Y does not pad)."""
+    from pgsolr.dates import sortable
+
+    early = parse_date_math("0005-01-02T03:04:05Z")
+    assert sortable(early) == "0005-01-02T03:04:05.000Z"
+    assert solr_format(early) == "0005-01-02T03:04:05Z"
+    assert sortable(early) < sortable(parse_date_math("2024-01-01T00:00:00Z"))
