@@ -4,6 +4,7 @@
 #   make stop         stop everything make demo started
 #   make conformance  CKAN's own search tests against pgsolr
 #   make bench-search pgsolr indexing and query benchmark
+#   make fuzz-search  pgsolr's /select parameters, FUZZ_EXAMPLES (100000) random parameter sets
 #   make bench-broadband broadband harvester benchmark (grid GeoPackage, 10,000-feature GeoJSON)
 #   make bench-harvest WiFi harvester benchmark (10,000-hotspot CSV and GeoJSON)
 #   make bench-pages  page response times, portal theme vs stock CKAN templates
@@ -11,7 +12,8 @@ SHELL := /bin/bash
 PORT ?= 5000
 export PORT
 
-.PHONY: install services test conformance demo stop bench-search bench-broadband bench-harvest bench-pages lint config-reference
+.PHONY: install services test conformance demo stop bench-search bench-broadband bench-harvest bench-pages lint config-reference fuzz fuzz-search
+FUZZ_EXAMPLES ?= 100000
 
 install:
 	@scripts/install.sh
@@ -24,6 +26,11 @@ test: install
 
 conformance: install
 	@scripts/conformance.sh
+
+fuzz: fuzz-search
+
+fuzz-search: install services
+	@PGSOLR_FUZZ_LONG=1 PGSOLR_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) .venv/bin/pytest -q -s tests/pgsolr/test_fuzz.py
 
 lint: install
 	@.venv/bin/ruff check .

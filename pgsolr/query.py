@@ -431,7 +431,7 @@ class Compiler:
             if qtype == "prefix":
                 return self.wildcard(fld, _like_pattern(re.sub(r"([\\*?])", r"\\\1", value)) + "%", value)
             if qtype == "field" and fld.is_text:
-                return self.text_term(fld, value, phrase=True)
+                return self.text_term(fld, value, phrase=True) or MATCH_NONE
             return self.exact(fld, value)
         if qtype in ("dismax", "edismax"):
             return self.dismax(rest, merged, edismax=(qtype == "edismax"))
@@ -471,7 +471,8 @@ class Compiler:
         self.q_op = (params.get("q.op") or "OR").upper()
         node = self._parse(text)
         self._prefetch(node)
-        return self.node(node, None)
+        # None: no term left after analysis (punctuation, control characters)
+        return self.node(node, None) or MATCH_NONE
 
     def dismax(self, text: str, params: dict[str, Any], edismax: bool) -> Frag:
         qf = params.get("qf") or params.get("df") or "text"

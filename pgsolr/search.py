@@ -100,7 +100,8 @@ def _int_param(params: Params, name: str, default: int) -> int:
 
 
 def check_params(params: Params) -> None:
-    """Every parameter: at most MAX_VALUES values of MAX_PARAM_LEN characters."""
+    """Every parameter: at most MAX_VALUES values of MAX_PARAM_LEN characters,
+    without NUL (PostgreSQL's text cannot hold it)."""
     for key in params.keys():
         values = params.getlist(key)
         if len(values) > MAX_VALUES:
@@ -110,6 +111,8 @@ def check_params(params: Params) -> None:
             if len(str(value)) > MAX_PARAM_LEN:
                 raise bad_request(f"Parameter '{key[:100]}' too long: {len(str(value))} "
                                   f"characters, at most {MAX_PARAM_LEN}")
+            if "\x00" in str(value) or "\x00" in key:
+                raise bad_request(f"Parameter '{key[:100]!r}' contains a NUL character")
 
 
 def parse_sort(schema: Schema, spec: str) -> list[SortKey]:

@@ -240,3 +240,24 @@ def test_wildcard_and_regex_limits(slow_server, core_url: str) -> None:
         assert r.status_code == 400, params
         assert r.json()["error"]["msg"].startswith("org.apache.solr.search.SyntaxError")
 
+
+# -- found by the fuzzer (test_fuzz.py): each answered 500 before its fix -------------------
+
+FUZZ_FOUND = [
+    # a query with no term left after analysis matches nothing
+    ({"q": "\b"}, 200),
+    ({"q": "."}, 200),
+    ({"q": "{!field f=text}"}, 200),
+    ({"q": "{!field f=title}."}, 200),
+    # PostgreSQL's text cannot hold NUL
+    ({"q": "\x00"}, 400),
+    ({"q": "*:*", "fq": "name:a\x00b"}, 400),
+]
+
+
+@pytest.mark.parametrize("params,status", FUZZ_FOUND, ids=lambda p: repr(p)[:60])
+def test_found_by_fuzzing(core_url: str, params: dict[str, str], status: int) -> None:
+    r = requests.post(core_url + "/select", data=params, timeout=30)
+    assert r.status_code == status, r.text[:300]
+    if status == 400:
+        assert r.json()["error"]["code"] == 400
