@@ -133,9 +133,11 @@ def test_unreachable_redis_is_named(cli):
     assert result.exit_code == 1
 
 
-@pytest.mark.ckan_config("solr_url", f"http://127.0.0.1:{CLOSED_PORT}/solr/ckan_test")
 @pytest.mark.usefixtures("with_plugins")
-def test_unreachable_search_service_is_named(cli):
+def test_unreachable_search_service_is_named(cli, monkeypatch):
+    # set after the plugins load: loading them applies CKAN_SOLR_URL over a
+    # ckan_config mark, and a test run may point CKAN_SOLR_URL elsewhere
+    monkeypatch.setitem(tk.config, "solr_url", f"http://127.0.0.1:{CLOSED_PORT}/solr/ckan_test")
     result = _run_doctor(cli)
 
     line = _lines(result.output)["search"]
