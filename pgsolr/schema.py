@@ -256,6 +256,13 @@ class Schema:
         return [n for n in self.fields if fnmatch.fnmatchcase(n, pattern)]
 
 
+def addition_field_names() -> list[str]:
+    """The fields schema-addition.xml adds (ckanext-spatial's bbox floats)."""
+    with open(ADDITION_FILE, encoding="utf-8") as fh:
+        root = ElementTree.fromstring(fh.read().encode("utf-8"))
+    return [el.get("name", "") for el in root if el.tag == "field"]
+
+
 def merge_addition(base_xml: str, addition_xml: str) -> str:
     """Insert the addition's elements into a schema.xml text.
 

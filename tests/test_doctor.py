@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime
 import json
+import pathlib
+import re
 
 import ckan.plugins.toolkit as tk
 import psycopg2
@@ -97,12 +99,13 @@ def test_all_checks_pass_on_a_healthy_installation(cli):
     result = cli.invoke(ckan, ["gelsenkirchen", "doctor"])
 
     lines = _lines(result.output)
-    assert set(lines) == {"database", "datastore", "redis", "search", "plugin order",
-                          "harvest consumers", "harvest jobs"}, result.output
+    assert set(lines) == {"database", "datastore", "redis", "search", "search schema",
+                          "plugin order", "harvest consumers", "harvest jobs"}, result.output
     for name, line in lines.items():
         assert line.startswith("[ OK ]"), f"{name} failed:\n{result.output}"
     assert "no pending migrations" in lines["database"]
     assert "answers; schema version accepted" in lines["search"]
+    assert "has every field the extension indexes" in lines["search schema"]
     assert result.exit_code == 0, result.output
 
 
@@ -112,8 +115,8 @@ def test_json_output_lists_every_check(cli):
 
     report = json.loads(result.output)
     assert [check["name"] for check in report["checks"]] == [
-        "database", "datastore", "redis", "search", "plugin order", "harvest consumers",
-        "harvest jobs"]
+        "database", "datastore", "redis", "search", "search schema", "plugin order",
+        "harvest consumers", "harvest jobs"]
     assert report["ok"] is all(check["ok"] for check in report["checks"])
     assert result.exit_code == (0 if report["ok"] else 1)
 
@@ -145,6 +148,48 @@ def test_unreachable_search_service_is_named(cli, monkeypatch):
         "[FAIL] search: cannot reach the search service at "
         f"http://127.0.0.1:{CLOSED_PORT}/solr/ckan_test: connection refused")
     assert "start pgsolr (pgsolr serve --dsn" in line
+    assert result.exit_code == 1
+
+
+def test_schema_without_the_extensions_fields_names_them():
+    from pgsolr.schema import default_schema_path, load_schema
+
+    ckan_only = pathlib.Path(default_schema_path()).read_text(encoding="utf-8")
+    missing = doctor.missing_index_fields(ckan_only)
+    bbox, facets, extras = (
+        "ckanext-spatial's bbox search (float fields of pgsolr/schema-addition.xml)",
+        "the facets (multi-valued string fields vocab_*)",
+        "the schema's own fields (text fields extras_*)")
+    assert list(missing) == [bbox]
+    assert sorted(missing[bbox]) == ["bbox_area", "maxx", "maxy", "minx", "miny"]
+    # without CKAN's dynamic fields the catch-all "*" (one string) remains
+    without_dynamic = re.sub(r'<dynamicField name="(vocab|extras)_\*"[^>]*/>', "", ckan_only)
+    missing = doctor.missing_index_fields(without_dynamic)
+    assert missing[facets] == ["vocab_gk_theme", "vocab_gk_district", "vocab_gk_quarter"]
+    assert missing[extras] == ["extras_contact_name"]
+    assert doctor.missing_index_fields(load_schema().xml) == {}
+
+
+@pytest.mark.usefixtures("with_plugins")
+def test_search_service_without_the_spatial_fields_is_named(cli, monkeypatch, tmp_path):
+    """A real pgsolr serving CKAN's schema without the addition, as a stock
+    Solr core would: the check names the missing fields and the fix."""
+    from pgsolr.schema import default_schema_path, load_schema
+    from pgsolr.server import create_server
+    from tests.pgsolr.conftest import DSN, _ensure_database
+
+    _ensure_database(DSN)
+    server = create_server(DSN, "127.0.0.1", 0,
+                           schema=load_schema(default_schema_path())).start()
+    try:
+        monkeypatch.setitem(tk.config, "solr_url", f"{server.url}/ckan_doctor")
+        result = _run_doctor(cli)
+    finally:
+        server.stop()
+    line = _lines(result.output)["search schema"]
+    assert line.startswith("[FAIL] search schema: pgsolr at "), line
+    assert "lacks bbox_area, maxx, maxy, minx, miny for ckanext-spatial's bbox search" in line, line
+    assert "pgsolr print-schema" in line
     assert result.exit_code == 1
 
 

@@ -383,6 +383,78 @@ def check_search() -> CheckResult:
     return CheckResult(name, True, f"{kind} at {_safe_url(url)} answers; schema version accepted")
 
 
+def _served_schema(url: str) -> str:
+    """The schema.xml the search service serves (Solr's managed schema API,
+    else the classic file), as CKAN reads it for its version check."""
+    auth = None
+    if tk.config.get("solr_user"):
+        auth = (tk.config.get("solr_user"), tk.config.get("solr_password") or "")
+    base = url.rstrip("/")
+    last: Exception | None = None
+    for path, params in (("/schema", {"wt": "schema.xml"}),
+                         ("/admin/file/", {"file": "schema.xml"})):
+        try:
+            res = requests.get(base + path, params=params, auth=auth, timeout=TIMEOUT_SECONDS)
+            res.raise_for_status()
+            return res.text
+        except requests.RequestException as exc:
+            last = exc
+    raise RuntimeError(_short(last)) from None
+
+
+def missing_index_fields(schema_xml: str) -> dict[str, list[str]]:
+    """Fields this extension indexes that ``schema_xml`` lacks, by what needs
+    them. CKAN's schema ends with a catch-all dynamic field ``*`` (a single
+    string), so a field counts only with the kind the extension needs."""
+    from ckanext.gelsenkirchen.logic.search import FACET_FIELDS
+    from pgsolr.schema import NUMERIC, STRING, TEXT, Field, Schema, addition_field_names
+
+    def numeric(f: Field) -> bool:
+        return f.kind in NUMERIC
+
+    def facet(f: Field) -> bool:
+        return f.kind == STRING and f.multi
+
+    def text(f: Field) -> bool:
+        return f.kind == TEXT
+
+    schema = Schema(schema_xml)
+    needs: list[tuple[str, list[str], Callable[[Field], bool]]] = [
+        ("ckanext-spatial's bbox search (float fields of pgsolr/schema-addition.xml)",
+         addition_field_names(), numeric),
+        ("the facets (multi-valued string fields vocab_*)",
+         [f for f in FACET_FIELDS if f.startswith("vocab_")], facet),
+        ("the schema's own fields (text fields extras_*)", ["extras_contact_name"], text),
+    ]
+    missing = {}
+    for why, names, fits in needs:
+        lacking = [n for n in names if (f := schema.field(n)) is None or not fits(f)]
+        if lacking:
+            missing[why] = lacking
+    return missing
+
+
+def check_search_schema() -> CheckResult:
+    """The search schema has every field this extension indexes."""
+    name = "search schema"
+    url = tk.config.get("solr_url") or ""
+    if not url:
+        return CheckResult(name, False, "solr_url is not set", "set solr_url")
+    kind = _search_server_kind(url)
+    try:
+        missing = missing_index_fields(_served_schema(url))
+    except Exception as exc:
+        return CheckResult(name, False, f"cannot read the schema of {kind} at "
+                           f"{_safe_url(url)}: {_short(exc)}", "see the search check above")
+    if missing:
+        detail = "; ".join(f"{', '.join(names)} for {why}" for why, names in missing.items())
+        return CheckResult(name, False, f"{kind} at {_safe_url(url)} lacks {detail}",
+                           "load the merged schema into the core (pgsolr print-schema prints "
+                           "it; docs/search.md), reload the core, then ckan search-index rebuild")
+    return CheckResult(name, True, f"{kind} at {_safe_url(url)} has every field the "
+                       "extension indexes")
+
+
 # --------------------------------------------------------------------------- 5. plugin order
 
 
@@ -649,6 +721,7 @@ CHECKS: list[tuple[str, Callable[[], CheckResult]]] = [
     ("datastore", check_datastore),
     ("redis", check_redis),
     ("search", check_search),
+    ("search schema", check_search_schema),
     ("plugin order", check_plugin_order),
     ("harvest consumers", check_harvest_consumers),
     ("harvest jobs", check_stuck_harvest_jobs),
