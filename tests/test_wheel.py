@@ -48,6 +48,9 @@ CHECK = textwrap.dedent("""
     import ckan.plugins as plugins
     plugin = plugins.get_plugin("gelsenkirchen")
     print("plugin", pathlib.Path(sys.modules[type(plugin).__module__].__file__).is_relative_to(site))
+    for name in ("gelsenkirchen_wifi_harvester", "gelsenkirchen_broadband_harvester"):
+        module = sys.modules[type(plugins.get_plugin(name)).__module__]
+        print("harvester", name, pathlib.Path(module.__file__).is_relative_to(site))
 """)
 
 
@@ -87,6 +90,8 @@ def test_the_wheel_ships_plugin_schemas_templates_and_pgsolr(wheel_venv: pathlib
     assert "schema ckanext.gelsenkirchen:schemas/broadband_coverage.yaml broadband-coverage" in lines
     assert "impressum 200 True" in lines
     assert "plugin True" in lines
+    assert "harvester gelsenkirchen_wifi_harvester True" in lines
+    assert "harvester gelsenkirchen_broadband_harvester True" in lines
 
     schema = subprocess.run([str(wheel_venv / "bin/pgsolr"), "print-schema"],
                             capture_output=True, text=True, check=True).stdout

@@ -17,6 +17,8 @@ from urllib.parse import urlencode
 import ckan.plugins.toolkit as tk
 from markupsafe import Markup, escape
 
+from ckanext.gelsenkirchen.harvesters.source.numbers import parse_number
+
 log = logging.getLogger(__name__)
 
 __all__ = [
@@ -113,10 +115,8 @@ def _first(data: dict, names: tuple[str, ...]) -> Any:
 
 
 def _number(value: Any) -> float | None:
-    if value in (None, ""):
-        return None
     try:
-        return float(str(value).replace(",", "."))
+        return parse_number(value)
     except ValueError:
         return None
 

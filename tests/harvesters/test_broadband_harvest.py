@@ -314,6 +314,86 @@ def test_arcgis_feature_server_esri_json_paged(rsps):
     assert rows[1]["area_name"] == "Altstadt" and rows[1]["reference_date"][:10] == "2025-06-30"
 
 
+def test_arcgis_esri_json_without_area_ids_falls_back_to_the_object_ids(rsps):
+    """Attributes that name the area but carry no scheme id: the features'
+    identity is the layer's objectIdFieldName, as with f=geojson."""
+    layer = f"{FEEDS}/arcgis/rest/services/Gigabit/FeatureServer/4"
+    features = _esri(JUNE, 1751241600000)
+    for number, feature in enumerate(features, start=1):
+        del feature["attributes"]["GEBIET_ID"]
+        feature["attributes"]["OBJECTID"] = number
+    rsps.add(responses.GET, f"{layer}/query", json={
+        "objectIdFieldName": "OBJECTID", "features": features,
+        "spatialReference": {"wkid": 4326}})
+    source = create_source(layer, {"arcgis_format": "json"})
+    out = run(source)
+    assert out["gather_errors"] == [] and out["object_messages"] == [], out
+    rows = rows_of(dataset_of(source))
+    assert sorted((r["area_id"], r["area_name"]) for r in rows if r["area_level"] != "stadt") \
+        == [("1", "Altstadt"), ("2", "Buer"), ("3", "Hassel")]
+    # the same layer answered as f=geojson publishes the same areas
+    as_geojson = [{"type": "Feature", "id": f["attributes"]["OBJECTID"],
+                   "properties": f["attributes"],
+                   "geometry": {"type": "Polygon", "coordinates": f["geometry"]["rings"]}}
+                  for f in features]
+    rsps.replace(responses.GET, f"{layer}/query",
+                 json={"type": "FeatureCollection", "features": as_geojson})
+    other = create_source(layer, {}, name="arcgis-geojson")
+    out = run(other)
+    assert out["gather_errors"] == [] and out["object_messages"] == [], out
+    assert [r["area_id"] for r in rows_of(dataset_of(other))] == [r["area_id"] for r in rows]
+
+
+@pytest.mark.parametrize("rule, households", [("comma", 1234), ("point", None)])
+def test_the_decimal_rule_of_a_source_decides_what_1_234_is(rsps, rule, households):
+    """Nothing in the table decides the rule (whole percentages, "1.234"
+    households): the configured rule does; under "point" 1.234 households
+    are not a whole number and the row is skipped."""
+    url = f"{FEEDS}/haushalte.csv"
+    mock(rsps, url, b"Gebiet_ID;Name;Stichtag;Haushalte;down_fn_hh_alle_50\n"
+                    b"st-buer;Buer;2025-06;1.234;90\nst-hassel;Hassel;2025-06;800;70\n",
+         content_type="text/csv")
+    source = create_source(url, {"decimal": rule})
+    out = run(source)
+    rows = {r["area_id"]: r for r in rows_of(dataset_of(source))}
+    assert (rows["st-buer"]["households"] if "st-buer" in rows else None) == households
+    if rule == "point":
+        assert any("id 'st-buer': not a non-negative whole number: Haushalte = '1.234'" in m
+                   for m in out["object_messages"]), out
+    obj = model.Session.query(HarvestObject).filter_by(current=True).one()
+    report = json.loads(next(e.value for e in obj.extras if e.key == "report"))
+    assert report["rules"]["decimal"] == f"{rule} (configured)"
+
+
+def test_the_detected_decimal_rule_is_in_the_job_report(rsps):
+    url = f"{FEEDS}/breitband.csv"
+    mock(rsps, url, b"Gebiet_ID;Stichtag;Haushalte;down_fn_hh_alle_50\n"
+                    b"st-buer;2025-06;1.234;90,5\nst-hassel;2025-06;800;70,25\n",
+         content_type="text/csv")
+    source = create_source(url)
+    assert run(source)["object_messages"] == []
+    rows = {r["area_id"]: r for r in rows_of(dataset_of(source))}
+    assert rows["st-buer"]["households"] == 1234 and pct(rows["st-buer"],
+                                                         "down_fn_hh_alle_50") == 90.5
+    obj = model.Session.query(HarvestObject).filter_by(current=True).one()
+    report = json.loads(next(e.value for e in obj.extras if e.key == "report"))
+    assert report["rules"]["decimal"] == "comma (detected from 2 values)"
+
+
+def test_a_getfeature_url_without_service_is_a_wfs_too(rsps):
+    """One WFS rule for both harvesters: request=GetFeature or service=WFS."""
+    features = coverage(JUNE, "2025-06")["features"]
+    rsps.add(responses.GET, f"{FEEDS}/geoserver/ows", json={
+        "type": "FeatureCollection", "features": features, "numberMatched": 3},
+        match=[responses.matchers.query_param_matcher({
+            "request": "GetFeature", "typeNames": "bb:versorgung", "startIndex": "0",
+            "count": "1000", "outputFormat": "application/json"})])
+    source = create_source(f"{FEEDS}/geoserver/ows?request=GetFeature&typeNames=bb:versorgung")
+    out = run(source)
+    assert out["gather_errors"] == [] and out["object_messages"] == [], out
+    assert len(rows_of(dataset_of(source))) == 4
+
+
 def test_ogc_api_features_and_wfs_paging(rsps):
     items = f"{FEEDS}/ogc/collections/breitband/items"
     features = coverage(JUNE, "2025-06")["features"]

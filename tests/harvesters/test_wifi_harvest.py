@@ -15,7 +15,7 @@ import responses
 from ckan import model
 from ckan.cli.cli import ckan
 from ckan.tests import factories
-from ckanext.harvest.model import HarvestSource
+from ckanext.harvest.model import HarvestObject, HarvestSource
 
 from ckanext.gelsenkirchen.harvesters.base import update_source_config
 
@@ -140,6 +140,42 @@ def test_ogc_api_features_follows_next_links(rsps):
     assert ws.dataset_of(other) is None
 
 
+def test_paged_sources_are_compared_by_content_not_by_a_conditional_request(rsps):
+    """A 304 for the first page says nothing about the others: every page
+    is downloaded again and the content hash decides."""
+    base = f"{ws.FEEDS}/ogc/collections/wlan/items"
+    rsps.add(responses.GET, base, json=ws.collection([ws.feature("p1", 7.09, 51.51)]),
+             headers={"ETag": '"v1"'})
+    source = ws.create_source(base, {})
+    assert ws.run(source)["statuses"] == ["added"]
+    out = ws.run(source)
+    assert out["statuses"] == ["not modified"], out
+    assert "If-None-Match" not in rsps.calls[-1].request.headers
+
+
+def test_a_wfs_url_with_service_but_no_request_parameter_is_paged(rsps):
+    url = f"{ws.FEEDS}/geoserver/ows?service=WFS&typeNames=ge:wlan"
+    rsps.add(responses.GET, f"{ws.FEEDS}/geoserver/ows", json=ws.collection(
+        [ws.feature("w1", 7.09, 51.51)], numberMatched=1), match=[
+        responses.matchers.query_param_matcher({
+            "service": "WFS", "typeNames": "ge:wlan", "startIndex": "0", "count": "1000",
+            "outputFormat": "application/json"})])
+    source = ws.create_source(url, {})
+    out = ws.run(source)
+    assert out["statuses"] == ["added"], out
+    assert [r["id"] for r in ws.rows_of(ws.dataset_of(source))] == ["w1"]
+
+
+def test_city_csv_decimal_rule_is_detected_and_reported(rsps):
+    url = f"{ws.FEEDS}/wlan.csv"
+    ws.mock(rsps, url, ws.city_csv(ws.hotspots(3)))
+    source = ws.create_source(url, {})
+    assert ws.run(source)["statuses"] == ["added"]
+    obj = model.Session.query(HarvestObject).filter_by(current=True).one()
+    report = json.loads(next(e.value for e in obj.extras if e.key == "report"))
+    assert report["rules"]["decimal"] == "comma (detected from 6 values)"
+
+
 def test_wfs_getfeature_is_paged_with_start_index(rsps):
     url = (f"{ws.FEEDS}/geoserver/wfs?service=WFS&version=2.0.0&request=GetFeature"
            "&typeNames=ge:wlan&outputFormat=application/json")
@@ -169,7 +205,9 @@ def test_wfs_exception_report_with_status_200_is_a_job_error(rsps):
     body = ('<?xml version="1.0"?><ows:ExceptionReport xmlns:ows="http://www.opengis.net/ows/1.1">'
             '<ows:Exception><ows:ExceptionText>Feature type ge:x unknown</ows:ExceptionText>'
             '</ows:Exception></ows:ExceptionReport>')
-    ws.mock(rsps, url, body, content_type="application/xml")
+    # the first page is asked for with startIndex, count and outputFormat
+    ws.mock(rsps, re.compile(re.escape(f"{ws.FEEDS}/geoserver/wfs?") + ".*"), body,
+            content_type="application/xml")
     source = ws.create_source(url, {"format": "wfs"})
     out = ws.run(source)
     assert "Feature type ge:x unknown" in out["gather_errors"][0]
@@ -326,7 +364,7 @@ def test_truncated_json_and_redirect_loop_are_job_errors(rsps):
     ws.mock(rsps, url, '{"type": "FeatureCollection", "features": [{"type": "Feat',
             content_type="application/geo+json")
     out = ws.run(ws.create_source(url, {"format": "geojson"}))
-    assert "invalid GeoJSON" in out["gather_errors"][0] and "truncated?" in out["gather_errors"][0]
+    assert "not valid JSON" in out["gather_errors"][0] and "truncated?" in out["gather_errors"][0]
     loop_a, loop_b = f"{ws.FEEDS}/a.csv", f"{ws.FEEDS}/b.csv"
     rsps.add(responses.GET, loop_a, status=302, headers={"Location": loop_b})
     rsps.add(responses.GET, loop_b, status=302, headers={"Location": loop_a})

@@ -14,13 +14,14 @@ import responses
 from ckanext.gelsenkirchen.harvesters import geo, wifi
 from ckanext.gelsenkirchen.harvesters import http as safe_http
 from ckanext.gelsenkirchen.harvesters.base import (
-    ConfigError,
     ParseContext,
-    ParseError,
     drop_check,
     rows_to_csv,
     rows_to_geojson,
 )
+from ckanext.gelsenkirchen.harvesters.config import ConfigError
+from ckanext.gelsenkirchen.harvesters.source import ParseError, crs, formats, paging
+from ckanext.gelsenkirchen.harvesters.source.jsondoc import load_json
 
 from . import wifi_support as ws
 
@@ -36,20 +37,7 @@ def _csv(body: bytes, **cfg):
     return wifi.parse_csv(body, cfg, "quelle", CONTEXT)
 
 
-# ---------------------------------------------------------------- numbers, vocabularies
-
-@pytest.mark.parametrize("text, number", [
-    ("361234,56", 361234.56), ("7.0913", 7.0913), ("1.234,5", 1234.5), ("1,234.5", 1234.5),
-    (" 51,5 ", 51.5), ("-3", -3.0), ("", None), (None, None), (7, 7.0)])
-def test_numbers_with_decimal_comma_or_point(text, number):
-    assert wifi.parse_number(text) == number
-
-
-@pytest.mark.parametrize("text", ["abc", "1,2,3x", "12..5", "NaN", "inf", "7°E"])
-def test_unparseable_numbers(text):
-    with pytest.raises(ValueError):
-        wifi.parse_number(text)
-
+# ---------------------------------------------------------------- vocabularies
 
 def test_vocabularies_and_timestamps():
     assert wifi.normalize_backhaul("Glasfaser (FTTB)") == "fibre"
@@ -140,16 +128,27 @@ def test_geojson_legacy_crs_member_is_reprojected():
     assert 7.0 < snapshot.rows[0]["longitude"] < 7.2 and snapshot.rows[0]["id"] == "1"
 
 
+def test_geojson_identity_is_the_id_attribute_else_the_feature_id():
+    """The rule the broadband harvester uses as well (source/jsondoc.py)."""
+    page = ws.collection([
+        {"type": "Feature", "id": "wlan.1", "geometry": {"type": "Point", "coordinates": [7.09, 51.51]},
+         "properties": {"ID": "GE-1"}},
+        {"type": "Feature", "id": "wlan.2", "geometry": {"type": "Point", "coordinates": [7.08, 51.51]},
+         "properties": {"ID": ""}}])
+    snapshot = wifi.parse_geojson_pages([page], {}, "q", CONTEXT)
+    assert [r["id"] for r in snapshot.rows] == ["GE-1", "wlan.2"]
+
+
 def test_geojson_non_points_and_wrong_documents():
     page = ws.collection([{"type": "Feature", "id": "p", "geometry": {
         "type": "Polygon", "coordinates": [[[7, 51], [7.1, 51], [7, 51.1], [7, 51]]]},
         "properties": {}}])
     snapshot = wifi.parse_geojson_pages([page], {}, "q", CONTEXT)
     assert snapshot.report.skipped[0].reason.startswith("unsupported geometry 'Polygon'")
-    with pytest.raises(ParseError, match="expected a GeoJSON FeatureCollection"):
+    with pytest.raises(ParseError, match="not a GeoJSON FeatureCollection"):
         wifi.parse_geojson_pages([{"type": "Feature"}], {}, "q", CONTEXT)
     with pytest.raises(ParseError, match="truncated"):
-        wifi.load_json(b'{"type": "FeatureCollection", "features": [', "GeoJSON")
+        load_json(b'{"type": "FeatureCollection", "features": [')
 
 
 def test_meshviewer_owner_contact_is_not_published():
@@ -174,25 +173,25 @@ def test_meshviewer_owner_contact_is_not_published():
 
 
 def test_format_detection_and_paging_helpers():
-    assert wifi.detect_format("https://x/wfs?SERVICE=WFS&REQUEST=GetFeature", b"{}") == "wfs"
-    assert wifi.detect_format("https://x/collections/wlan/items?f=json", b"{}") == "ogcapi"
-    assert wifi.detect_format("https://x/a", b' {"nodes": []}') == "meshviewer"
-    assert wifi.detect_format("https://x/a", b'{"type": "FeatureCollection"}') == "geojson"
-    assert wifi.detect_format("https://x/a", b"ID;Name") == "csv"
-    assert wifi.next_link({"links": [{"rel": "next", "href": "p2", "type": "text/html"},
-                                     {"rel": "next", "href": "p3"}]}) == "p3"
-    assert wifi.wfs_page_url("https://x/wfs?request=GetFeature&count=5&startIndex=9", 10, 2) == \
-        "https://x/wfs?request=GetFeature&startIndex=10&count=2"
+    assert formats.detect_format("https://x/wfs?SERVICE=WFS&REQUEST=GetFeature", b"{}") == "wfs"
+    assert formats.detect_format("https://x/collections/wlan/items?f=json", b"{}") == "ogcapi"
+    assert formats.detect_format("https://x/a", b' {"nodes": []}') == "meshviewer"
+    assert formats.detect_format("https://x/a", b'{"type": "FeatureCollection"}') == "geojson"
+    assert formats.detect_format("https://x/a", b"ID;Name") == "csv"
+    assert paging.ogc_next_link({"links": [{"rel": "next", "href": "p2", "type": "text/html"},
+                                           {"rel": "next", "href": "p3"}]}) == "p3"
+    assert paging.wfs_page_url("https://x/wfs?request=GetFeature&count=5&startIndex=9", 10, 2) \
+        == "https://x/wfs?request=GetFeature&startIndex=10&count=2"
 
 
 def test_wfs_exception_xml_is_parsed_safely():
     with pytest.raises(ParseError, match="the WFS answered with an exception: boom"):
-        wifi.check_wfs_exception(b"<ExceptionReport><Exception><ExceptionText>boom"
-                                 b"</ExceptionText></Exception></ExceptionReport>")
+        paging.check_wfs_exception(b"<ExceptionReport><Exception><ExceptionText>boom"
+                                   b"</ExceptionText></Exception></ExceptionReport>")
     bomb = (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;">]>'
             b"<x>&b;</x>")
     with pytest.raises(ParseError, match="could not be read safely"):
-        wifi.check_wfs_exception(bomb)
+        paging.check_wfs_exception(bomb)
 
 
 # ---------------------------------------------------------------- config
@@ -267,7 +266,7 @@ def test_geo_helpers():
     assert BOUNDARIES.lookup(0, 0) == ("", "")
     assert json.loads(geo.spatial_geojson([(7.0, 51.5), (7.1, 51.6)]))["type"] == "Polygon"
     assert json.loads(geo.spatial_geojson([(7.0, 51.5)]))["type"] == "Point"
-    lons, lats = geo.to_wgs84([367900.0], [5708000.0], "EPSG:25832")
+    lons, lats = crs.to_wgs84([367900.0], [5708000.0], "EPSG:25832")
     assert 7.0 < lons[0] < 7.2 and 51.4 < lats[0] < 51.6
     assert geo.resolve_path("ckanext.gelsenkirchen:data/x.geojson").endswith(
         "ckanext/gelsenkirchen/data/x.geojson")

@@ -46,14 +46,17 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from ckanext.harvest.harvesters.base import HarvesterBase
 
+from ckanext.gelsenkirchen.harvesters import config as config_rules
 from ckanext.gelsenkirchen.harvesters import geo
 from ckanext.gelsenkirchen.harvesters import http as safe_http
+from ckanext.gelsenkirchen.harvesters.config import BASE_CONFIG_KEYS, ConfigError, ConfigKey
 from ckanext.gelsenkirchen.harvesters.report import Report
+from ckanext.gelsenkirchen.harvesters.source import ParseError, formats, paging
 
 log = logging.getLogger(__name__)
 
@@ -61,15 +64,7 @@ log = logging.getLogger(__name__)
 BASE_VERSION = "1"
 NAMESPACE = uuid.UUID("5b0c6f64-6a43-4b0e-9a1f-0c1e9f6b7a10")
 MAX_REPORTED_ROWS = 200
-DATASET_NAME = re.compile(r"^[a-z0-9_-]{2,100}$")
-
-
-class ConfigError(ValueError):
-    """An invalid source configuration; the message names the key."""
-
-
-class ParseError(ValueError):
-    """The downloaded source is not valid data of the expected format."""
+JSON_ACCEPT = "application/geo+json, application/json;q=0.9, */*;q=0.5"
 
 
 @dataclasses.dataclass
@@ -77,6 +72,10 @@ class Download:
     url: str
     pages: list[safe_http.Response]
     not_modified: bool = False
+    #: the source format (configured or detected, see source/formats.py)
+    fmt: str = ""
+    #: the pages of a paged source, decoded as GeoJSON FeatureCollections
+    docs: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
     @property
     def first(self) -> safe_http.Response:
@@ -114,98 +113,6 @@ class ParseContext:
     city_bbox: tuple[float, float, float, float] = geo.DEFAULT_CITY_BBOX
     boundaries: geo.Boundaries | None = None
     source_name: str = ""  # the harvest source's name, for provenance columns
-
-
-# ---------------------------------------------------------------- config
-
-Check = Callable[[str, Any], None]
-
-
-def _type_name(types: tuple[type, ...]) -> str:
-    names = {bool: "true/false", int: "an integer", float: "a number", str: "a string",
-             dict: "an object", list: "a list"}
-    return " or ".join(names.get(t, t.__name__) for t in types)
-
-
-@dataclasses.dataclass
-class ConfigKey:
-    types: tuple[type, ...]
-    help: str = ""
-    check: Check | None = None
-
-    def validate(self, key: str, value: Any) -> None:
-        ok = isinstance(value, self.types) and not (
-            isinstance(value, bool) and bool not in self.types)
-        if not ok:
-            raise ConfigError(f'"{key}" must be {_type_name(self.types)}, '
-                              f"not {json.dumps(value, ensure_ascii=False)}")
-        if self.check:
-            self.check(key, value)
-
-
-def check_share(key: str, value: Any) -> None:
-    if not 0 <= value <= 1:
-        raise ConfigError(f'"{key}" must be a share between 0 and 1, e.g. 0.3')
-
-
-def check_positive(key: str, value: Any) -> None:
-    if value <= 0:
-        raise ConfigError(f'"{key}" must be greater than 0')
-
-
-def check_dataset_name(key: str, value: Any) -> None:
-    if not DATASET_NAME.match(value):
-        raise ConfigError(f'"{key}" must be 2-100 lowercase letters, digits, "-" or "_"')
-
-
-def check_crs(key: str, value: Any) -> None:
-    try:
-        geo.normalize_crs(value)
-    except ValueError as error:
-        raise ConfigError(f'"{key}": {error}') from None
-
-
-def check_bbox(key: str, value: Any) -> None:
-    try:
-        geo.parse_bbox(value)
-    except ValueError as error:
-        raise ConfigError(f'"{key}": {error}') from None
-
-
-BASE_CONFIG_KEYS: dict[str, ConfigKey] = {
-    "accept_drop": ConfigKey((bool,), "publish the next snapshot even if the deletion guard "
-                                      "would stop it; removed again after that run"),
-    "max_drop_share": ConfigKey((int, float), "share of published rows a run may drop "
-                                              "(default: site setting, 0.3)", check_share),
-    "dataset_name": ConfigKey((str,), "URL name of the published dataset", check_dataset_name),
-    "dataset_title": ConfigKey((str,), "title of the published dataset (default: source title)"),
-    "dataset_notes": ConfigKey((str,), "description of the published dataset"),
-    "dataset_defaults": ConfigKey((dict,), "further dataset fields set on every run "
-                                           "(e.g. license_id, tags)"),
-    "bbox": ConfigKey((list, str), "accepted area minlon,minlat,maxlon,maxlat "
-                                   "(default: the city's)", check_bbox),
-}
-
-
-# ---------------------------------------------------------------- source checks (pure)
-
-def check_wfs_exception(data: bytes) -> None:
-    """A WFS/OWS ExceptionReport (XML, often with status 200) -> ParseError."""
-    head = data.lstrip()[:1]
-    if head != b"<":
-        return
-    from defusedxml import ElementTree
-    from defusedxml.common import DefusedXmlException
-
-    try:
-        root = ElementTree.fromstring(data)
-    except (ElementTree.ParseError, DefusedXmlException) as error:
-        raise ParseError(f"the source sent XML that could not be read safely ({error})") from None
-    texts = [" ".join((el.text or "").split()) for el in root.iter()
-             if el.tag.endswith("ExceptionText") and el.text]
-    if texts or root.tag.endswith("ExceptionReport"):
-        raise ParseError("the WFS answered with an exception: " + ("; ".join(texts) or root.tag))
-    raise ParseError("the source sent XML, not GeoJSON (ask for outputFormat=application/json)")
 
 
 # ---------------------------------------------------------------- exports (pure)
@@ -285,6 +192,8 @@ class SnapshotHarvester(HarvesterBase):
     }
     file_basename = "data"
     accept = "*/*"
+    #: the source formats (source/formats.py) this harvester reads
+    formats: tuple[str, ...] = ()
 
     # -- subclass hooks ------------------------------------------------------
 
@@ -294,21 +203,42 @@ class SnapshotHarvester(HarvesterBase):
     def check_config(self, cfg: dict[str, Any]) -> None:
         """Cross-key checks of a subclass; raise ConfigError naming the key."""
 
+    def paging_options(self, cfg: dict[str, Any]) -> paging.PagingOptions:
+        """How a paged source of this harvester is paged."""
+        return paging.PagingOptions(page_limit=cfg.get("page_limit", 100))
+
     def download(self, url: str, cfg: dict[str, Any], limits: safe_http.Limits,
                  previous: dict[str, str]) -> Download:
-        """Fetch the source; default: one conditional GET."""
+        """Fetch the source: every page of a paged source (OGC API, WFS,
+        ArcGIS), else one conditional GET. The format is the configured one,
+        else detected (source/formats.py)."""
+        configured = cfg.get("format") if cfg.get("format") not in (None, "auto") else None
+        fmt = configured or formats.service_format(url)
+        if fmt in formats.PAGED:
+            self._check_format(fmt)
+            pages = paging.fetch_pages(fmt, url, lambda page_url: self.fetch_url(
+                page_url, limits, accept=JSON_ACCEPT), self.paging_options(cfg))
+            return Download(url=url, pages=[p.response for p in pages], fmt=fmt,
+                            docs=[p.doc for p in pages])
         response = self.fetch_url(url, limits, etag=previous.get("etag"),
                                   last_modified=previous.get("last_modified"))
-        return Download(url=url, pages=[response], not_modified=response.not_modified)
+        if response.not_modified:
+            return Download(url=url, pages=[response], not_modified=True, fmt=fmt or "")
+        fmt = configured or formats.detect_format(url, response.body, response.content_type)
+        self._check_format(fmt)
+        return Download(url=url, pages=[response], fmt=fmt or "")
+
+    def _check_format(self, fmt: str | None) -> None:
+        if fmt not in self.formats:
+            raise ParseError(f"the source looks like {fmt or 'an unknown format'}, which this "
+                             f"harvester does not read ({', '.join(self.formats)}); set "
+                             "\"format\" in the source configuration")
 
     def parse(self, download: Download, cfg: dict[str, Any], context: ParseContext) -> Snapshot:
         raise NotImplementedError
 
     def dataset_fields(self, snapshot: Snapshot, cfg: dict[str, Any]) -> dict[str, Any]:
         return {}
-
-    def source_format(self, download: Download, snapshot: Snapshot) -> str:
-        return snapshot.meta.get("format", "")
 
     def published_rows(self, source: Any, previous: Any) -> list[dict[str, Any]]:
         """The rows published now (compared by the deletion guard and put back
@@ -346,20 +276,7 @@ class SnapshotHarvester(HarvesterBase):
     # -- configuration ---------------------------------------------------------
 
     def load_config(self, text: str | None) -> dict[str, Any]:
-        if not text or not text.strip():
-            cfg: Any = {}
-        else:
-            try:
-                cfg = json.loads(text)
-            except ValueError as error:
-                raise ConfigError(f"the configuration is not valid JSON ({error})") from None
-        if not isinstance(cfg, dict):
-            raise ConfigError("the configuration must be a JSON object, e.g. {\"crs\": \"EPSG:25832\"}")
-        keys = self.config_keys()
-        for key, value in cfg.items():
-            if key not in keys:
-                raise ConfigError(f'unknown key "{key}" (known keys: {", ".join(sorted(keys))})')
-            keys[key].validate(key, value)
+        cfg = config_rules.load(text, self.config_keys())
         self.check_config(cfg)
         return cfg
 
@@ -412,7 +329,8 @@ class SnapshotHarvester(HarvesterBase):
             self._save_gather_error(f"The source could not be read: {error}. "
                                     "The published dataset was not changed.", harvest_job)
             return None
-        snapshot.meta.setdefault("format", self.source_format(download, snapshot))
+        snapshot.meta.setdefault("format", download.fmt)
+        snapshot.meta.setdefault("resource_format", formats.resource_format(download.fmt))
         snapshot.meta["timings"] = {"download_s": round(fetched - started, 3),
                                     "parse_s": round(time.monotonic() - fetched, 3)}
         snapshot.meta["source_url"] = source.url
@@ -622,9 +540,7 @@ class SnapshotHarvester(HarvesterBase):
                 for role in ("dataset", "data", "geojson", "csv", "source")}
 
     def _resources(self, source: Any, ids: dict[str, str], snapshot: Snapshot) -> dict[str, dict]:
-        fmt = (snapshot.meta.get("format") or "").upper()
-        fmt = {"MESHVIEWER": "JSON", "OGCAPI": "GeoJSON", "WFS": "GeoJSON",
-               "GEOJSON": "GeoJSON"}.get(fmt, fmt)
+        fmt = snapshot.meta.get("resource_format") or ""
         return {
             "data": {"id": ids["data"], "name": self.resource_titles["data"],
                      "url": "_datastore_only_resource", "url_type": "datastore", "format": "CSV",

@@ -18,40 +18,38 @@ publishing); this module adds what is particular to coverage sources:
 """
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import decimal
 import functools
 import json
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ckanext.gelsenkirchen.harvesters import broadband_formats as bf
-from ckanext.gelsenkirchen.harvesters import geo
-from ckanext.gelsenkirchen.harvesters import http as safe_http
+from ckanext.gelsenkirchen.harvesters import config, geo
 from ckanext.gelsenkirchen.harvesters.base import (
-    BASE_CONFIG_KEYS,
-    ConfigError,
-    ConfigKey,
     Download,
     ParseContext,
-    ParseError,
     Snapshot,
     SnapshotHarvester,
-    check_crs,
-    check_wfs_exception,
     rows_to_csv,
 )
+from ckanext.gelsenkirchen.harvesters.config import (
+    BASE_CONFIG_KEYS,
+    SOURCE_CONFIG_KEYS,
+    ConfigError,
+    ConfigKey,
+    check_choice,
+    check_text,
+)
 from ckanext.gelsenkirchen.harvesters.report import Report
+from ckanext.gelsenkirchen.harvesters.source import ParseError, formats, paging
+from ckanext.gelsenkirchen.harvesters.source.jsondoc import load_json
 
 log = logging.getLogger(__name__)
 
-PAGED_FORMATS = ("ogcapi", "wfs", "arcgis")
-#: format of the source -> format of the "Originalquelle" resource (EU file types)
-RESOURCE_FORMATS = {"geojson": "GeoJSON", "ogcapi": "GeoJSON", "wfs": "GeoJSON",
-                    "arcgis": "GeoJSON", "csv": "CSV", "xlsx": "XLSX", "gpkg": "GPKG"}
 
 _SPEED_LABEL = {10: "10 Mbit/s", 16: "16 Mbit/s", 30: "30 Mbit/s", 50: "50 Mbit/s",
                 100: "100 Mbit/s", 200: "200 Mbit/s", 400: "400 Mbit/s", 1000: "1 Gbit/s"}
@@ -101,45 +99,55 @@ _INT_COLUMNS = {f["id"] for f in FIELDS if f["type"] == "int"}
 
 # ---------------------------------------------------------------- configuration
 
-def _check_options(key: str, value: Any) -> None:
-    try:
-        bf.parse_options({key: value})
-    except ValueError as error:
-        raise ConfigError(f'"{key}": ' + str(error).split(": ", 1)[-1]) from None
+def _check_fields(key: str, value: Any) -> None:
+    for source_name, target in value.items():
+        if not isinstance(target, str) or target not in bf.CANONICAL_FIELDS:
+            raise ConfigError(
+                f'"{key}": {source_name!r} maps to {target!r}, which is not a name of the '
+                "scheme (down_fn_hh_<technology>_<Mbit/s>, households, area_id, area_name, "
+                "area_level, reference_date, ags, schools_fibre, ...)")
+
+
+def _check_reference_date(key: str, value: Any) -> None:
+    if bf.normalise_reference_date(value) is None:
+        raise ConfigError(f'"{key}": not a date (use YYYY-MM-DD or YYYY-MM)')
 
 
 BROADBAND_CONFIG_KEYS: dict[str, ConfigKey] = {
     "format": ConfigKey((str,), "geojson, ogcapi, wfs, arcgis, csv, xlsx or gpkg "
-                                "(default: detected from the URL and content)", _check_options),
+                                "(default: detected from the URL and content)",
+                        check_choice(bf.FORMATS)),
     "fields": ConfigKey((dict,), "source attribute -> scheme name, e.g. "
-                                 '{"GIGABIT": "down_fn_hh_alle_1000"}', _check_options),
+                                 '{"GIGABIT": "down_fn_hh_alle_1000"}', _check_fields),
     "reference_date": ConfigKey((str,), "reference date for rows without one (YYYY-MM-DD or "
-                                        "YYYY-MM)", _check_options),
+                                        "YYYY-MM)", _check_reference_date),
     "area_level": ConfigKey((str,), "level of areas without one: stadt, stadtbezirk, "
-                                    "stadtteil (default) or grid", _check_options),
-    "crs": ConfigKey((str,), "CRS of the coordinates, e.g. EPSG:25832 (default: what the "
-                             "source names, else WGS84)", check_crs),
-    "attribution": ConfigKey((str,), "attribution text the source requires", _check_options),
-    "layer": ConfigKey((str,), "GeoPackage feature table (default: the only one)",
-                       _check_options),
-    "sheet": ConfigKey((str,), "XLSX worksheet (default: the first)", _check_options),
-    "delimiter": ConfigKey((str,), "CSV delimiter (default: detected)", _check_options),
-    "where": ConfigKey((str,), "ArcGIS query where clause (default 1=1)", _check_options),
+                                    "stadtteil (default) or grid", check_choice(bf.LEVELS)),
+    "attribution": ConfigKey((str,), "attribution text the source requires", check_text),
+    "layer": ConfigKey((str,), "GeoPackage feature table (default: the only one)", check_text),
+    "sheet": ConfigKey((str,), "XLSX worksheet (default: the first)", check_text),
+    "where": ConfigKey((str,), "ArcGIS query where clause (default 1=1)", check_text),
     "arcgis_format": ConfigKey((str,), "ArcGIS answer format: geojson (default) or json",
-                               _check_options),
-    "page_size": ConfigKey((int,), "features per page of OGC API / WFS / ArcGIS "
-                                   "(default 1000)", _check_options),
-    "page_limit": ConfigKey((int,), "maximum pages (default 100)", _check_options),
+                               check_choice(("geojson", "json"))),
     "ags": ConfigKey((str,), "municipality key of the city in a grid's ags column "
-                             "(default 05513000)", _check_options),
+                             "(default 05513000)", check_text),
 }
 
 
-def options_of(cfg: dict[str, Any]) -> bf.BroadbandOptions:
-    opts = bf.parse_options({k: v for k, v in cfg.items() if k in BROADBAND_CONFIG_KEYS})
+def options_of(cfg: Mapping[str, Any]) -> bf.BroadbandOptions:
+    """The reading rules of a checked configuration, with the site's
+    attribution where the source names none."""
+    opts = bf.BroadbandOptions.from_config(cfg)
     if "attribution" not in cfg:
         opts.attribution = default_attribution()
     return opts
+
+
+def parse_options(cfg: Mapping[str, Any]) -> bf.BroadbandOptions:
+    """Check the broadband keys of ``cfg`` (ConfigError naming the key) and
+    return its reading rules."""
+    config.validate(cfg, {**SOURCE_CONFIG_KEYS, **BROADBAND_CONFIG_KEYS})
+    return bf.BroadbandOptions.from_config(cfg)
 
 
 def default_attribution() -> str:
@@ -274,7 +282,7 @@ def _clean_value(value: Any) -> Any:
 @functools.lru_cache(maxsize=4)
 def _boundaries(path: str, mtime: float) -> tuple[list[bf.Boundary], bool]:
     with open(path, "rb") as handle:
-        doc = bf.load_json(handle.read())
+        doc = load_json(handle.read())
     approximate = bool((doc.get("properties") or {}).get("approximate"))
     return bf.load_boundaries(doc, "stadtteil"), approximate
 
@@ -289,13 +297,6 @@ def boundaries_path() -> str | None:
                                "boundaries-approximate.geojson")
         path = default if os.path.exists(default) else None
     return os.path.abspath(path) if path else None
-
-
-@dataclasses.dataclass
-class CoverageDownload(Download):
-    fmt: str = ""
-    #: pages of features already decoded while paging (OGC API, WFS, ArcGIS)
-    decoded: list[bf.Page] = dataclasses.field(default_factory=list)
 
 
 # ---------------------------------------------------------------- the plugin
@@ -313,6 +314,7 @@ class BroadbandCoverageHarvester(SnapshotHarvester):
     }
     accept = ("application/geo+json, application/json;q=0.9, text/csv;q=0.9, "
               "application/geopackage+sqlite3;q=0.9, */*;q=0.5")
+    formats = bf.FORMATS
 
     def info(self) -> dict[str, str]:
         return {
@@ -327,95 +329,56 @@ class BroadbandCoverageHarvester(SnapshotHarvester):
     # -- configuration -------------------------------------------------------
 
     def config_keys(self) -> dict[str, ConfigKey]:
-        return {**BASE_CONFIG_KEYS, **BROADBAND_CONFIG_KEYS}
+        return {**BASE_CONFIG_KEYS, **SOURCE_CONFIG_KEYS, **BROADBAND_CONFIG_KEYS}
 
     def check_config(self, cfg: dict[str, Any]) -> None:
-        try:
-            opts = options_of(cfg)
-        except ValueError as error:
-            raise ConfigError(str(error).replace("\n", "; ")) from None
-        paged_only = ("where", "arcgis_format")
-        if opts.format and opts.format != "arcgis":
-            for key in paged_only:
-                if key in cfg:
-                    raise ConfigError(f'"{key}" only applies to "format": "arcgis"')
-        if opts.format and opts.format != "gpkg" and "layer" in cfg:
-            raise ConfigError('"layer" only applies to "format": "gpkg"')
-        if opts.format and opts.format != "xlsx" and "sheet" in cfg:
-            raise ConfigError('"sheet" only applies to "format": "xlsx"')
+        """Keys that only apply to one format (each key's value is checked
+        by its ConfigKey)."""
+        fmt = cfg.get("format")
+        if not fmt:
+            return
+        for key, only in (("where", "arcgis"), ("arcgis_format", "arcgis"), ("layer", "gpkg"),
+                          ("sheet", "xlsx")):
+            if key in cfg and fmt != only:
+                raise ConfigError(f'"{key}" only applies to "format": "{only}"')
 
     # -- download and parse ----------------------------------------------------
 
-    def _format(self, url: str, opts: bf.BroadbandOptions, body: bytes | None = None,
-                content_type: str | None = None) -> str | None:
-        if opts.format:
-            return opts.format
-        try:
-            return bf.detect_format(url, body, content_type)
-        except bf.BroadbandFormatError:
-            return None
-
-    def download(self, url: str, cfg: dict[str, Any], limits: safe_http.Limits,
-                 previous: dict[str, str]) -> Download:
+    def paging_options(self, cfg: dict[str, Any]) -> paging.PagingOptions:
+        """page_size features per page, also as the OGC API limit."""
         opts = options_of(cfg)
-        fmt = self._format(url, opts)
-        if fmt not in PAGED_FORMATS:
-            first = self.fetch_url(url, limits, etag=previous.get("etag"),
-                                   last_modified=previous.get("last_modified"))
-            if not first.not_modified and fmt is None:
-                fmt = self._format(url, opts, first.body, first.content_type)
-            return CoverageDownload(url=url, pages=[first], not_modified=first.not_modified,
-                                    fmt=fmt or "")
-        pages: list[safe_http.Response] = []
-
-        def fetch(page_url: str, params: dict[str, Any] | None) -> Any:
-            response = self.fetch_url(safe_http.with_query(page_url, params), limits,
-                                      accept="application/geo+json, application/json")
-            pages.append(response)
-            if fmt == "wfs":
-                check_wfs_exception(response.body)
-            return bf.load_json(response.body)
-
-        generator = {"ogcapi": bf.ogc_pages, "wfs": bf.wfs_pages, "arcgis": bf.arcgis_pages}[fmt]
-        try:
-            decoded = list(generator(url, fetch, opts))
-        except (bf.BroadbandFormatError, ParseError) as error:
-            raise safe_http.FetchError(f"page {len(pages)}: {error}") from None
-        return CoverageDownload(url=url, pages=pages, fmt=fmt, decoded=decoded)
+        return paging.PagingOptions(page_limit=opts.page_limit, page_size=opts.page_size,
+                                    ogc_limit=opts.page_size, where=opts.where,
+                                    arcgis_format=opts.arcgis_format)
 
     def parse(self, download: Download, cfg: dict[str, Any], context: ParseContext) -> Snapshot:
         opts = options_of(cfg)
-        first = download.first
-        fmt = getattr(download, "fmt", "") or self._format(download.url, opts, first.body,
-                                                           first.content_type)
-        try:
-            if fmt in PAGED_FORMATS:
-                result = bf.collect_pages(getattr(download, "decoded", []), opts)
-            elif fmt == "geojson":
-                result = bf.read_geojson(first.body, opts)
-            elif fmt == "csv":
-                result = bf.read_csv(first.body, opts)
-            elif fmt == "xlsx":
-                result = bf.read_xlsx(first.body, opts)
-            elif fmt == "gpkg":
-                grid, parsed = bf.read_geopackage(first.body, opts)
-                boundaries, approximate = self.boundaries()
-                result = bf.aggregate_grid(grid, parsed, boundaries, opts)
-                if approximate:
-                    result.notes.append(
-                        "Stadtteil figures were computed against APPROXIMATE boundaries (set "
-                        "ckanext.gelsenkirchen.boundaries_file to the official ones)")
-            else:
-                raise bf.BroadbandFormatError(f"cannot tell the format of {download.url}; "
-                                              'set "format" in the source configuration')
-        except bf.BroadbandFormatError as error:
-            raise ParseError(str(error)) from None
+        fmt = download.fmt
+        body = download.first.body
+        if fmt in formats.PAGED:
+            result = bf.collect_pages(download.docs, opts)
+        elif fmt == "geojson":
+            result = bf.read_geojson(body, opts)
+        elif fmt == "csv":
+            result = bf.read_table_csv(body, opts)
+        elif fmt == "xlsx":
+            result = bf.read_xlsx(body, opts)
+        else:  # gpkg
+            grid, parsed = bf.read_geopackage(body, opts)
+            boundaries, approximate = self.boundaries()
+            result = bf.aggregate_grid(grid, parsed, boundaries, opts)
+            if approximate:
+                result.notes.append(
+                    "Stadtteil figures were computed against APPROXIMATE boundaries (set "
+                    "ckanext.gelsenkirchen.boundaries_file to the official ones)")
         records = bf.with_city_rows(result.records, opts.ags)
         report = Report()
         report.records_read = int(result.stats.get("cells") or result.stats.get("rows")
                                   or result.stats.get("features") or 0)
         report.published = len(result.records)
         report.skipped.extend(result.skipped)
+        if result.stats.get("decimal"):
+            report.rules["decimal"] = result.stats["decimal"]
         for note in result.notes:
             report.warn(note)
         dates = sorted({r.reference_date for r in records})
@@ -429,8 +392,8 @@ class BroadbandCoverageHarvester(SnapshotHarvester):
                 geometries[record.area_id] = record.geometry
         return Snapshot(
             rows=[record_to_row(r) for r in records], report=report,
-            meta={"format": "JSON" if fmt == "arcgis" and opts.arcgis_format == "json"
-                  else RESOURCE_FORMATS.get(fmt, "JSON"), "source_kind": fmt,
+            meta={"format": fmt, "resource_format": "JSON" if fmt == "arcgis"
+                  and opts.arcgis_format == "json" else formats.resource_format(fmt),
                   "attribution": opts.attribution, "reference_dates": dates,
                   "geometries": _geometries_json(geometries)})
 
@@ -439,12 +402,12 @@ class BroadbandCoverageHarvester(SnapshotHarvester):
         it is approximate."""
         path = boundaries_path()
         if not path:
-            raise bf.BroadbandFormatError(
+            raise ParseError(
                 "a grid needs Stadtteil boundaries: set ckanext.gelsenkirchen.boundaries_file")
         try:
             return _boundaries(path, os.path.getmtime(path))
         except OSError as error:
-            raise bf.BroadbandFormatError(f"boundaries file {path}: {error}") from None
+            raise ParseError(f"boundaries file {path}: {error}") from None
 
     # -- history, guard, files, fields ----------------------------------------
 

@@ -25,25 +25,29 @@ import calendar
 import csv
 import datetime as dt
 import io
-import json
-import math
+import itertools
 import re
 import sqlite3
 import struct
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urljoin
 
 import numpy as np
 import shapely
-from pyproj import CRS, Transformer
+from pyproj import CRS
 from shapely.geometry import mapping, shape
 from shapely.validation import explain_validity, make_valid
 
-from ckanext.gelsenkirchen.harvesters.http import follow_pages, ogc_next_link
-
-from .report import Skipped
+from ckanext.gelsenkirchen.harvesters.report import Skipped
+from ckanext.gelsenkirchen.harvesters.source import ParseError, crs
+from ckanext.gelsenkirchen.harvesters.source.jsondoc import (
+    feature_collection,
+    feature_id,
+    load_json,
+)
+from ckanext.gelsenkirchen.harvesters.source.numbers import choose_decimal, parse_number
+from ckanext.gelsenkirchen.harvesters.source.text import fold, read_csv
 
 # --------------------------------------------------------------------------
 # The attribute scheme
@@ -86,6 +90,8 @@ DEFAULT_ALIASES: dict[str, str] = {
 }
 for _name in CANONICAL_FIELDS:
     DEFAULT_ALIASES.setdefault(_name, _name)
+#: Scheme names whose values are numbers (their text decides the decimal rule).
+NUMBER_FIELDS: frozenset[str] = frozenset((*MEASURES, *COUNT_FIELDS, "households"))
 
 LEVELS: tuple[str, ...] = ("stadt", "stadtbezirk", "stadtteil", "grid")
 CITY_AGS = "05513000"
@@ -96,11 +102,6 @@ FORMATS: tuple[str, ...] = ("geojson", "ogcapi", "wfs", "arcgis", "csv", "xlsx",
 
 #: Tolerance when comparing percentages of two speed classes (rounding).
 MONOTONIC_TOLERANCE = 1e-6
-
-
-class BroadbandFormatError(ValueError):
-    """A source document that cannot be read at all (wrong format, corrupt
-    file, unexpected layout). The message is meant for the job report."""
 
 
 # --------------------------------------------------------------------------
@@ -154,7 +155,7 @@ class ParseResult:
 
 @dataclass
 class BroadbandOptions:
-    """The format-related part of a broadband source's configuration."""
+    """The reading rules of a broadband source, from its (checked) configuration."""
 
     format: str | None = None
     fields: dict[str, str] = field(default_factory=dict)
@@ -165,90 +166,29 @@ class BroadbandOptions:
     layer: str | None = None
     sheet: str | None = None
     delimiter: str | None = None
+    encoding: str | None = None
+    decimal: str | None = None
     where: str = "1=1"
     page_size: int = 1000
     page_limit: int = 100
     ags: str = CITY_AGS
     arcgis_format: str = "geojson"
 
+    @classmethod
+    def from_config(cls, cfg: Mapping[str, Any]) -> BroadbandOptions:
+        """The options of a configuration already checked against the
+        harvester's configuration keys."""
+        names = {f.name for f in cls.__dataclass_fields__.values()}
+        opts = cls(**{k: v for k, v in cfg.items() if k in names and k != "reference_date"})
+        if cfg.get("reference_date") is not None:
+            opts.reference_date = normalise_reference_date(cfg["reference_date"])
+        return opts
+
     @property
     def aliases(self) -> dict[str, str]:
         merged = dict(DEFAULT_ALIASES)
-        merged.update({k.lower(): v for k, v in self.fields.items()})
+        merged.update({fold(k): v for k, v in self.fields.items()})
         return merged
-
-
-def parse_options(config: Mapping[str, Any] | None) -> BroadbandOptions:
-    """Validate the format-related keys of a source configuration.
-
-    Raises :class:`ValueError` with every problem found (one per line);
-    unknown keys are left alone (the shared base validates its own keys).
-    """
-    config = dict(config or {})
-    errors: list[str] = []
-    opts = BroadbandOptions()
-    fmt = config.get("format")
-    if fmt is not None:
-        if not isinstance(fmt, str) or fmt.lower() not in FORMATS:
-            errors.append(f"format: must be one of {', '.join(FORMATS)}")
-        else:
-            opts.format = fmt.lower()
-    fields_ = config.get("fields", {})
-    if not isinstance(fields_, dict):
-        errors.append("fields: must be an object mapping source attributes to scheme names")
-    else:
-        for source_name, target in fields_.items():
-            if not isinstance(target, str) or target not in CANONICAL_FIELDS:
-                errors.append(
-                    f"fields: {source_name!r} maps to {target!r}, which is not a name of the "
-                    "scheme (down_fn_hh_<technology>_<Mbit/s>, households, area_id, area_name, "
-                    "area_level, reference_date, ags, schools_fibre, ...)")
-        opts.fields = {str(k): str(v) for k, v in fields_.items()}
-    if config.get("reference_date") is not None:
-        date = normalise_reference_date(config["reference_date"])
-        if date is None:
-            errors.append("reference_date: not a date (use YYYY-MM-DD or YYYY-MM)")
-        opts.reference_date = date
-    level = config.get("area_level", "stadtteil")
-    if level not in LEVELS:
-        errors.append(f"area_level: must be one of {', '.join(LEVELS)}")
-    else:
-        opts.area_level = level
-    if config.get("crs") is not None:
-        try:
-            CRS.from_user_input(config["crs"])
-            opts.crs = str(config["crs"])
-        except Exception:  # pyproj raises CRSError and friends
-            errors.append(f"crs: unknown coordinate reference system {config['crs']!r}")
-    for key in ("attribution", "layer", "sheet", "where", "ags"):
-        value = config.get(key)
-        if value is not None:
-            if not isinstance(value, str) or not value.strip():
-                errors.append(f"{key}: must be a non-empty string")
-            else:
-                setattr(opts, key, value)
-    delimiter = config.get("delimiter")
-    if delimiter is not None:
-        if not isinstance(delimiter, str) or len(delimiter) != 1:
-            errors.append("delimiter: must be a single character")
-        else:
-            opts.delimiter = delimiter
-    for key, low, high in (("page_size", 1, 10000), ("page_limit", 1, 10000)):
-        value = config.get(key)
-        if value is not None:
-            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-                errors.append(f"{key}: must be an integer between {low} and {high}")
-            else:
-                setattr(opts, key, value)
-    arcgis_format = config.get("arcgis_format")
-    if arcgis_format is not None:
-        if arcgis_format not in ("geojson", "json"):
-            errors.append("arcgis_format: must be 'geojson' or 'json'")
-        else:
-            opts.arcgis_format = arcgis_format
-    if errors:
-        raise ValueError("\n".join(errors))
-    return opts
 
 
 # --------------------------------------------------------------------------
@@ -299,28 +239,6 @@ def normalise_reference_date(value: Any) -> str | None:
     return None
 
 
-def parse_number(value: Any) -> float | None:
-    """A number from JSON, a spreadsheet cell or German-formatted text
-    (``93,5``, ``93,5 %``, ``1.234``); None for empty / ``-`` / ``k.A.``.
-    Raises ValueError for text that is not a number."""
-    if type(value) is float:  # the common case (GeoPackage, JSON): fast path
-        return None if value != value else value
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        if isinstance(value, float) and math.isnan(value):
-            return None
-        return float(value)
-    text = str(value).strip().replace("\u00a0", "").replace("%", "").strip()
-    if text in ("", "-", "–", "k.A.", "n/a", "NA", "null"):
-        return None
-    if "," in text:
-        text = text.replace(".", "").replace(",", ".")
-    elif re.fullmatch(r"-?\d{1,3}(\.\d{3})+", text):
-        text = text.replace(".", "")  # German thousands separator
-    return float(text)
-
-
 # --------------------------------------------------------------------------
 # One feature / row -> one record
 # --------------------------------------------------------------------------
@@ -334,14 +252,17 @@ class _Mapper:
     cache: dict[str, str | None] = field(default_factory=dict)
     unknown: dict[str, int] = field(default_factory=dict)  # attribute -> rows
     unknown_reason: dict[str, str] = field(default_factory=dict)
+    decimal: str = "point"
+    #: how the decimal rule was chosen (for the job report)
+    decimal_rule: str = ""
 
     def target(self, name: str) -> str | None:
         if name in self.cache:
             return self.cache[name]
         aliases = self.opts.aliases
-        lower = name.lower()
-        target = aliases.get(lower)
-        if target is None and (m := _MEASURE_RE.match(lower)):
+        folded = fold(name)
+        target = aliases.get(folded)
+        if target is None and (m := _MEASURE_RE.match(folded)):
             tech, speed = m[1], int(m[2])
             if tech not in TECHNOLOGIES:
                 self.unknown_reason[name] = f"unknown technology code: {tech!r}"
@@ -349,6 +270,13 @@ class _Mapper:
                 self.unknown_reason[name] = f"unknown speed class: {speed} Mbit/s"
         self.cache[name] = target
         return target
+
+    def choose_decimal(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        """The decimal rule: configured, else detected from the text of the
+        number attributes of the first 1,000 rows/features."""
+        sample = [value for props in itertools.islice(rows, 1000)
+                  for name, value in props.items() if self.target(name) in NUMBER_FIELDS]
+        self.decimal, self.decimal_rule = choose_decimal(self.opts.decimal, sample)
 
     def note_unknown(self, name: str) -> None:
         if name in self.unknown_reason:
@@ -395,8 +323,9 @@ def _raw_id(props: Mapping[str, Any], mapper: _Mapper, fallback: Any = None) -> 
 
 
 def build_record(props: Mapping[str, Any], mapper: _Mapper, row: int | None = None,
-                 fallback_id: Any = None) -> tuple[AreaRecord | None, str | None]:
-    """Map and validate one feature's/row's attributes.
+                 own_id: Any = None) -> tuple[AreaRecord | None, str | None]:
+    """Map and validate one feature's/row's attributes; ``own_id`` is the
+    feature's own id (the identity rule: source/jsondoc.py feature_id).
 
     Returns ``(record, None)`` or ``(None, reason)``; geometry is set by
     the caller."""
@@ -411,7 +340,7 @@ def build_record(props: Mapping[str, Any], mapper: _Mapper, row: int | None = No
             continue
         if target.startswith(MEASURE_PREFIX) or target in COUNT_FIELDS or target == "households":
             try:
-                number = parse_number(raw)
+                number = parse_number(raw, mapper.decimal)
             except (TypeError, ValueError):
                 return None, f"not a number: {name} = {raw!r}"
             if number is None:
@@ -426,12 +355,12 @@ def build_record(props: Mapping[str, Any], mapper: _Mapper, row: int | None = No
                 counts[target] = int(number)
         elif raw is not None and raw != "":
             record_values[target] = raw
-    area_id = record_values.get("area_id", fallback_id)
-    if area_id is None or str(area_id).strip() == "":
+    area_id = feature_id(record_values.get("area_id"), own_id)
+    if area_id is None:
         return None, "missing area identifier"
+    if isinstance(area_id, float) and area_id.is_integer():
+        area_id = int(area_id)
     area_id = str(area_id).strip()
-    if isinstance(record_values.get("area_id"), float) and float(area_id).is_integer():
-        area_id = str(int(float(area_id)))
     raw_date = record_values.get("reference_date")
     date = normalise_reference_date(raw_date) if raw_date is not None else opts.reference_date
     if date is None:
@@ -476,46 +405,6 @@ def deduplicate(result: ParseResult) -> None:
 # Geometry
 # --------------------------------------------------------------------------
 
-_WGS84 = CRS.from_epsg(4326)
-_TRANSFORMERS: dict[str, Transformer | None] = {}
-
-
-def crs_from_any(value: Any) -> CRS | None:
-    """A pyproj CRS from ``EPSG:25832``, ``25832``, an OGC URN/URL or WKT."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, int):
-        value = f"EPSG:{value}"
-    text = str(value)
-    if m := re.search(r"EPSG(?::[\d.]*)?:+(\d+)$|/EPSG/\d+/(\d+)$", text):
-        text = f"EPSG:{m[1] or m[2]}"
-    elif text.endswith("CRS84"):
-        return _WGS84
-    try:
-        return CRS.from_user_input(text)
-    except Exception as error:  # noqa: BLE001 - pyproj raises several types
-        raise BroadbandFormatError(f"unknown coordinate reference system {value!r}") from error
-
-
-def transformer_to_wgs84(crs: Any) -> Transformer | None:
-    """A cached always-xy transformer to WGS84, None for WGS84 itself."""
-    source = crs if isinstance(crs, CRS) else crs_from_any(crs)
-    if source is None:
-        return None
-    key = source.to_wkt()
-    if key not in _TRANSFORMERS:
-        _TRANSFORMERS[key] = (None if source.equals(_WGS84, ignore_axis_order=True)
-                              else Transformer.from_crs(source, _WGS84, always_xy=True))
-    return _TRANSFORMERS[key]
-
-
-def reproject(geometry: Any, transformer: Transformer | None) -> Any:
-    if transformer is None or geometry is None:
-        return geometry
-    return shapely.transform(geometry, lambda xy: np.column_stack(
-        transformer.transform(xy[:, 0], xy[:, 1])))
-
-
 def repair(geometry: Any, label: str, notes: list[str]) -> Any:
     """Repair an invalid polygon with make_valid, noting it for the report."""
     if geometry is None or geometry.is_empty or geometry.is_valid:
@@ -529,73 +418,17 @@ def repair(geometry: Any, label: str, notes: list[str]) -> Any:
     return fixed
 
 
-def esri_to_geojson_geometry(geometry: Mapping[str, Any] | None) -> dict | None:
-    """Esri JSON geometry (rings/paths/x,y) to a GeoJSON geometry.
-
-    Esri rings do not say which are holes: clockwise rings are outer
-    boundaries, counter-clockwise rings are holes of the outer ring that
-    contains them."""
-    if not geometry:
-        return None
-    if "x" in geometry and "y" in geometry:
-        return {"type": "Point", "coordinates": [geometry["x"], geometry["y"]]}
-    if "rings" in geometry:
-        outers: list[list] = []
-        holes: list[list] = []
-        for ring in geometry["rings"]:
-            if len(ring) < 4:
-                continue
-            area2 = sum(x0 * y1 - x1 * y0 for (x0, y0, *_), (x1, y1, *_) in zip(ring, ring[1:], strict=False))
-            (outers if area2 <= 0 else holes).append([list(p[:2]) for p in ring])
-        if not outers and holes:  # wrongly wound single-ring polygons
-            outers, holes = holes, []
-        polygons = [[outer] for outer in outers]
-        outer_shapes = [shapely.Polygon(outer) for outer in outers]
-        for hole in holes:
-            point = shapely.Point(hole[0])
-            for index, outer in enumerate(outer_shapes):
-                if outer.contains(point):
-                    polygons[index].append(hole)
-                    break
-        if len(polygons) == 1:
-            return {"type": "Polygon", "coordinates": polygons[0]}
-        return {"type": "MultiPolygon", "coordinates": polygons}
-    if "paths" in geometry:
-        return {"type": "MultiLineString", "coordinates": geometry["paths"]}
-    return None
-
-
 # --------------------------------------------------------------------------
 # GeoJSON, OGC API Features, WFS, ArcGIS REST
 # --------------------------------------------------------------------------
 
-def load_json(data: bytes | str | Mapping) -> Any:
-    if isinstance(data, Mapping):
-        return data
-    try:
-        return json.loads(data)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise BroadbandFormatError(f"not valid JSON: {error}") from error
-
-
-def geojson_crs(doc: Mapping[str, Any]) -> str | None:
-    """The legacy GeoJSON 2008 ``crs`` member (as GeoServer and QGIS still
-    write for EPSG:25832 data), if any."""
-    crs = doc.get("crs")
-    if isinstance(crs, Mapping):
-        name = (crs.get("properties") or {}).get("name")
-        if name:
-            return str(name)
-    return None
-
-
 def features_to_result(features: Iterable[Mapping[str, Any]], opts: BroadbandOptions,
-                       crs: Any = None, start_index: int = 0,
-                       mapper: _Mapper | None = None) -> ParseResult:
-    """GeoJSON features to validated, reprojected, repaired records."""
+                       mapper: _Mapper, source_crs: str | None = None,
+                       start_index: int = 0) -> ParseResult:
+    """GeoJSON features to validated, reprojected, repaired records; the
+    configured CRS wins over the one the document names."""
     result = ParseResult()
-    mapper = mapper or _Mapper(opts)
-    transformer = transformer_to_wgs84(opts.crs or crs)
+    geometry_crs = opts.crs or source_crs
     count = 0
     for index, feature in enumerate(features, start=start_index + 1):
         count += 1
@@ -608,8 +441,8 @@ def features_to_result(features: Iterable[Mapping[str, Any]], opts: BroadbandOpt
             continue
         record, reason = build_record(props, mapper, index, feature.get("id"))
         if record is None:
-            result.skipped.append(Skipped(reason or "invalid", row=index,
-                                          feature_id=_raw_id(props, mapper, feature.get("id"))))
+            result.skipped.append(Skipped(reason or "invalid", row=index, feature_id=feature_id(
+                _raw_id(props, mapper), feature.get("id"))))
             continue
         geometry = feature.get("geometry")
         if geometry:
@@ -619,189 +452,61 @@ def features_to_result(features: Iterable[Mapping[str, Any]], opts: BroadbandOpt
                 result.skipped.append(Skipped(f"unreadable geometry: {error}", row=index,
                                               feature_id=record.area_id))
                 continue
-            geom = reproject(geom, transformer)
+            geom = crs.reproject(geom, geometry_crs)
             record.geometry = repair(geom, f"area {record.area_id}", result.notes)
         result.records.append(record)
     result.stats["features"] = count
     return result
 
 
+def _properties(features: Iterable[Any]) -> Iterable[Mapping[str, Any]]:
+    for feature in features:
+        if isinstance(feature, Mapping) and isinstance(feature.get("properties"), Mapping):
+            yield feature["properties"]
+
+
 def read_geojson(data: bytes | str | Mapping, opts: BroadbandOptions) -> ParseResult:
-    """A GeoJSON FeatureCollection (or single Feature)."""
-    doc = load_json(data)
-    if not isinstance(doc, Mapping) or doc.get("type") not in ("FeatureCollection", "Feature"):
-        raise BroadbandFormatError("not a GeoJSON FeatureCollection")
-    features = doc.get("features") if doc.get("type") == "FeatureCollection" else [doc]
-    if not isinstance(features, list):
-        raise BroadbandFormatError("GeoJSON FeatureCollection without a features list")
+    """A GeoJSON FeatureCollection."""
+    return collect_pages([data if isinstance(data, Mapping) else load_json(data)], opts)
+
+
+def collect_pages(docs: Iterable[Mapping[str, Any]], opts: BroadbandOptions) -> ParseResult:
+    """Records from the GeoJSON FeatureCollections of a source (one for a
+    file, one per page of a paged source)."""
+    pages = [feature_collection(doc) for doc in docs]
     mapper = _Mapper(opts)
-    result = features_to_result(features, opts, geojson_crs(doc), mapper=mapper)
-    _finish(result, mapper)
-    return result
-
-
-#: A function that fetches a URL with query parameters and returns the
-#: decoded JSON document (the harvester passes one built on the shared safe
-#: HTTP client).
-FetchJson = Callable[[str, Mapping[str, Any] | None], Any]
-
-
-#: One page of features and the CRS the page names (None: WGS84).
-Page = tuple[list, Any]
-
-
-def collect_pages(pages: Iterable[Page], opts: BroadbandOptions) -> ParseResult:
-    """Records from pages of features (see the ``*_pages`` generators)."""
+    mapper.choose_decimal(_properties(f for features, _crs in pages for f in features))
     result = ParseResult()
-    mapper = _Mapper(opts)
     offset = 0
-    page_count = 0
-    for features, crs in pages:
-        page_count += 1
-        part = features_to_result(features, opts, crs, offset, mapper)
+    for features, page_crs in pages:
+        result.extend(features_to_result(features, opts, mapper, page_crs, offset))
         offset += len(features)
-        result.extend(part)
-    result.stats["pages"] = page_count
+    result.stats["pages"] = len(pages)
     _finish(result, mapper)
     return result
-
-
-def _feature_collection(doc: Any, what: str) -> Page:
-    if not isinstance(doc, Mapping) or doc.get("type") != "FeatureCollection":
-        raise BroadbandFormatError(f"{what} is not a GeoJSON FeatureCollection")
-    return list(doc.get("features") or []), geojson_crs(doc)
-
-
-def ogc_pages(url: str, fetch: FetchJson, opts: BroadbandOptions) -> Iterator[Page]:
-    """Pages of OGC API Features ``/collections/{id}/items``, following
-    ``rel=next`` (relative links resolved against the page's URL)."""
-    def next_page(doc: Any, request: str) -> str | None:
-        link = ogc_next_link(doc)
-        return urljoin(request, link) if link else None
-
-    first = fetch(url, {"limit": opts.page_size})
-    for doc in follow_pages(url, first, next_page, lambda u: fetch(u, None), opts.page_limit,
-                            BroadbandFormatError):
-        yield _feature_collection(doc, "OGC API Features page")
-
-
-def read_ogcapi(url: str, fetch: FetchJson, opts: BroadbandOptions) -> ParseResult:
-    """OGC API Features ``/collections/{id}/items``, following ``rel=next``."""
-    return collect_pages(ogc_pages(url, fetch, opts), opts)
-
-
-def wfs_pages(url: str, fetch: FetchJson, opts: BroadbandOptions) -> Iterator[Page]:
-    """Pages of a WFS 2.0 GetFeature with GeoJSON output, paged by
-    startIndex/count. The URL carries service/request/typeNames (and
-    outputFormat if the server needs a special name for GeoJSON)."""
-    def get(start: int) -> Any:
-        params: dict[str, Any] = {"startIndex": start, "count": opts.page_size}
-        if "outputformat=" not in url.lower():
-            params["outputFormat"] = "application/json"
-        return fetch(url, params)
-
-    def next_page(doc: Any, start: int) -> int | None:
-        features = (doc.get("features") or []) if isinstance(doc, Mapping) else []
-        matched = doc.get("numberMatched") if isinstance(doc, Mapping) else None
-        start += len(features)
-        if not features or len(features) < opts.page_size:
-            return None
-        return None if isinstance(matched, int) and start >= matched else start
-
-    for doc in follow_pages(0, get(0), next_page, get, opts.page_limit, BroadbandFormatError):
-        yield _feature_collection(doc, "WFS answer")
-
-
-def read_wfs(url: str, fetch: FetchJson, opts: BroadbandOptions) -> ParseResult:
-    """WFS 2.0 GetFeature with GeoJSON output, paged by startIndex/count."""
-    return collect_pages(wfs_pages(url, fetch, opts), opts)
-
-
-def arcgis_query_url(url: str) -> str:
-    """The layer's ``query`` endpoint for a FeatureServer/MapServer layer URL."""
-    base = url.split("?", 1)[0].rstrip("/")
-    return base if base.endswith("/query") else f"{base}/query"
-
-
-def arcgis_pages(url: str, fetch: FetchJson, opts: BroadbandOptions) -> Iterator[Page]:
-    """Pages of an ArcGIS REST FeatureServer layer ``query``: ``where``,
-    ``outFields=*``, ``f=geojson`` or ``f=json`` (Esri JSON), paged by
-    resultOffset / resultRecordCount while ``exceededTransferLimit`` is true."""
-    query_url = arcgis_query_url(url)
-    offset = 0
-    for _ in range(opts.page_limit):
-        params = {"where": opts.where, "outFields": "*", "returnGeometry": "true",
-                  "outSR": "4326", "f": opts.arcgis_format,
-                  "resultOffset": offset, "resultRecordCount": opts.page_size}
-        doc = fetch(query_url, params)
-        if not isinstance(doc, Mapping):
-            raise BroadbandFormatError("ArcGIS answer is not a JSON object")
-        if "error" in doc:
-            error = doc["error"] if isinstance(doc["error"], Mapping) else {}
-            raise BroadbandFormatError(
-                f"ArcGIS error {error.get('code', '')}: {error.get('message', doc['error'])}")
-        if doc.get("type") == "FeatureCollection":
-            features = list(doc.get("features") or [])
-            crs = geojson_crs(doc)
-            exceeded = bool(doc.get("exceededTransferLimit")
-                            or (doc.get("properties") or {}).get("exceededTransferLimit"))
-        elif "features" in doc:
-            sr = doc.get("spatialReference") or {}
-            wkid = sr.get("latestWkid") or sr.get("wkid")
-            crs = f"EPSG:{3857 if wkid == 102100 else wkid}" if wkid else None
-            features = [{"type": "Feature", "properties": f.get("attributes") or {},
-                         "geometry": esri_to_geojson_geometry(f.get("geometry"))}
-                        for f in doc["features"] if isinstance(f, Mapping)]
-            exceeded = bool(doc.get("exceededTransferLimit"))
-        else:
-            raise BroadbandFormatError("ArcGIS answer has no features")
-        yield features, crs
-        offset += len(features)
-        if not exceeded or not features:
-            return
-    raise BroadbandFormatError(
-        f"more than page_limit={opts.page_limit} pages; raise page_limit or page_size")
-
-
-def read_arcgis(url: str, fetch: FetchJson, opts: BroadbandOptions) -> ParseResult:
-    """ArcGIS REST FeatureServer layer ``query`` (see :func:`arcgis_pages`)."""
-    return collect_pages(arcgis_pages(url, fetch, opts), opts)
 
 
 # --------------------------------------------------------------------------
 # CSV and XLSX
 # --------------------------------------------------------------------------
 
-def decode_text(data: bytes) -> str:
-    """Bytes of a CSV file as text: UTF-8 (with or without BOM), else the
-    encoding charset-normalizer detects (German exports are often cp1252)."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    from charset_normalizer import from_bytes
-    best = from_bytes(data).best()
-    if best is None:
-        raise BroadbandFormatError("CSV file is not text in a known encoding")
-    return str(best)
-
-
-def _rows_to_result(header: list[Any], rows: Iterable[Iterable[Any]],
-                    opts: BroadbandOptions, first_line: int) -> ParseResult:
+def _rows_to_result(header: list[Any], rows: list[tuple[int, list[Any]]],
+                    opts: BroadbandOptions) -> ParseResult:
+    """Records of table rows ``(line number, values)`` under ``header``."""
     names = [str(h).strip() if h is not None else "" for h in header]
     if not any(names):
-        raise BroadbandFormatError("table has no header row")
+        raise ParseError("table has no header row")
     mapper = _Mapper(opts)
     if not any(mapper.target(n) and mapper.target(n).startswith(MEASURE_PREFIX) for n in names):
-        raise BroadbandFormatError(
+        raise ParseError(
             "table has no down_fn_hh_<technology>_<Mbit/s> column; map the columns with "
             "'fields' in the source configuration")
+    rows = [(line, values) for line, values in rows
+            if any(v not in (None, "") for v in values)]
+    mapper.choose_decimal(dict(zip(names, values, strict=False)) for _line, values in rows)
     result = ParseResult()
     count = 0
-    for line, row in enumerate(rows, start=first_line):
-        values = list(row)
-        if not any(v not in (None, "") for v in values):
-            continue
+    for line, values in rows:
         count += 1
         props = {name: value for name, value in zip(names, values, strict=False) if name}
         record, reason = build_record(props, mapper, line)
@@ -815,23 +520,15 @@ def _rows_to_result(header: list[Any], rows: Iterable[Iterable[Any]],
     return result
 
 
-def read_csv(data: bytes, opts: BroadbandOptions) -> ParseResult:
-    text = decode_text(data)
-    delimiter = opts.delimiter
-    if delimiter is None:
-        first = text.split("\n", 1)[0]
-        delimiter = max(";,\t|", key=first.count)
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise BroadbandFormatError("CSV file is empty") from None
-    except csv.Error as error:
-        raise BroadbandFormatError(f"CSV file is malformed: {error}") from error
-    try:
-        return _rows_to_result(header, reader, opts, 2)
-    except csv.Error as error:
-        raise BroadbandFormatError(f"CSV file is malformed: {error}") from error
+def read_table_csv(data: bytes, opts: BroadbandOptions) -> ParseResult:
+    """A CSV table (source/text.py read_csv): one row per area and date."""
+    table = read_csv(data, opts.delimiter, opts.encoding)
+    result = _rows_to_result(table.header, table.rows, opts)
+    result.skipped.extend(Skipped(f"wrong number of fields: {count} instead of "
+                                  f"{len(table.header)}", row=line)
+                          for line, count in table.misfits)
+    result.stats["rows"] += len(table.misfits)
+    return result
 
 
 def read_xlsx(data: bytes, opts: BroadbandOptions) -> ParseResult:
@@ -841,11 +538,11 @@ def read_xlsx(data: bytes, opts: BroadbandOptions) -> ParseResult:
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
-        raise BroadbandFormatError(f"not a readable XLSX workbook: {error}") from error
+        raise ParseError(f"not a readable XLSX workbook: {error}") from error
     try:
         if opts.sheet:
             if opts.sheet not in workbook.sheetnames:
-                raise BroadbandFormatError(
+                raise ParseError(
                     f"sheet {opts.sheet!r} not found; the workbook has "
                     f"{', '.join(workbook.sheetnames)}")
             sheet = workbook[opts.sheet]
@@ -854,8 +551,8 @@ def read_xlsx(data: bytes, opts: BroadbandOptions) -> ParseResult:
         rows = sheet.iter_rows(values_only=True)
         header = next(rows, None)
         if header is None:
-            raise BroadbandFormatError("worksheet is empty")
-        return _rows_to_result(list(header), rows, opts, 2)
+            raise ParseError("worksheet is empty")
+        return _rows_to_result(list(header), list(enumerate(map(list, rows), start=2)), opts)
     finally:
         workbook.close()
 
@@ -874,18 +571,18 @@ def gpkg_geometry_to_wkb(blob: bytes) -> bytes | None:
         return None
     blob = bytes(blob)
     if len(blob) < 8 or blob[:2] != b"GP":
-        raise BroadbandFormatError("geometry is not in GeoPackage binary format (no 'GP' magic)")
+        raise ParseError("geometry is not in GeoPackage binary format (no 'GP' magic)")
     flags = blob[3]
     if flags & 0b0010_0000:
-        raise BroadbandFormatError("GeoPackage extended geometry types are not supported")
+        raise ParseError("GeoPackage extended geometry types are not supported")
     envelope = (flags >> 1) & 0b111
     if envelope not in _ENVELOPE_BYTES:
-        raise BroadbandFormatError(f"invalid GeoPackage envelope indicator {envelope}")
+        raise ParseError(f"invalid GeoPackage envelope indicator {envelope}")
     if flags & 0b0001_0000:
         return None
     start = 8 + _ENVELOPE_BYTES[envelope]
     if len(blob) <= start:
-        raise BroadbandFormatError("truncated GeoPackage geometry")
+        raise ParseError("truncated GeoPackage geometry")
     return blob[start:]
 
 
@@ -902,31 +599,31 @@ def make_gpkg_geometry(wkb: bytes, srs_id: int, envelope: tuple | None = None) -
 
 def _open_sqlite(data: bytes) -> sqlite3.Connection:
     if not data.startswith(b"SQLite format 3\x00"):
-        raise BroadbandFormatError("not a GeoPackage (not an SQLite database file)")
+        raise ParseError("not a GeoPackage (not an SQLite database file)")
     con = sqlite3.connect(":memory:")
     try:
         con.deserialize(data)
         con.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.DatabaseError as error:
         con.close()
-        raise BroadbandFormatError(f"corrupt GeoPackage: {error}") from error
+        raise ParseError(f"corrupt GeoPackage: {error}") from error
     return con
 
 
-def _gpkg_srs(con: sqlite3.Connection, srs_id: int) -> CRS | None:
+def _gpkg_srs(con: sqlite3.Connection, srs_id: int) -> str | None:
     row = con.execute(
         "SELECT organization, organization_coordsys_id, definition FROM gpkg_spatial_ref_sys "
         "WHERE srs_id = ?", (srs_id,)).fetchone()
     if row is None:
-        raise BroadbandFormatError(f"srs_id {srs_id} missing from gpkg_spatial_ref_sys")
+        raise ParseError(f"srs_id {srs_id} missing from gpkg_spatial_ref_sys")
     organization, code, definition = row
     if organization and organization.upper() == "EPSG" and code and code > 0:
-        return CRS.from_epsg(int(code))
+        return f"EPSG:{int(code)}"
     if definition and definition.strip().lower() not in ("", "undefined"):
         try:
-            return CRS.from_wkt(definition)
-        except Exception as error:  # noqa: BLE001
-            raise BroadbandFormatError(f"unreadable CRS definition for srs_id {srs_id}") from error
+            return crs.normalize_crs(CRS.from_wkt(definition).to_wkt())
+        except Exception as error:  # noqa: BLE001 - pyproj raises several types
+            raise ParseError(f"unreadable CRS definition for srs_id {srs_id}") from error
     return None
 
 
@@ -939,7 +636,7 @@ class GridCells:
     """A GeoPackage grid layer read column-wise (numpy arrays)."""
 
     layer: str
-    crs: CRS | None
+    crs: str | None
     centroids: np.ndarray  # (n, 2) in WGS84
     households: np.ndarray  # float, nan where unknown
     measures: dict[str, np.ndarray]  # nan where missing
@@ -958,7 +655,7 @@ def read_geopackage(data: bytes, opts: BroadbandOptions) -> tuple[GridCells, Par
     try:
         return _read_geopackage(con, opts)
     except sqlite3.DatabaseError as error:
-        raise BroadbandFormatError(f"corrupt or unexpected GeoPackage: {error}") from error
+        raise ParseError(f"corrupt or unexpected GeoPackage: {error}") from error
     finally:
         con.close()
 
@@ -968,57 +665,59 @@ def _read_geopackage(con: sqlite3.Connection, opts: BroadbandOptions
     tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     missing = {"gpkg_contents", "gpkg_geometry_columns", "gpkg_spatial_ref_sys"} - tables
     if missing:
-        raise BroadbandFormatError(
+        raise ParseError(
             f"not a GeoPackage: table(s) {', '.join(sorted(missing))} missing")
     layers = [r[0] for r in con.execute(
         "SELECT table_name FROM gpkg_contents WHERE data_type = 'features' ORDER BY table_name")]
     if opts.layer:
         if opts.layer not in layers:
-            raise BroadbandFormatError(
+            raise ParseError(
                 f"layer {opts.layer!r} not found; feature layers: {', '.join(layers) or 'none'}")
         layer = opts.layer
     elif len(layers) == 1:
         layer = layers[0]
     else:
-        raise BroadbandFormatError(
+        raise ParseError(
             "GeoPackage has " + (f"several feature layers ({', '.join(layers)}); set 'layer'"
                                  if layers else "no feature layer"))
     geom_row = con.execute(
         "SELECT column_name, srs_id FROM gpkg_geometry_columns WHERE table_name = ?",
         (layer,)).fetchone()
     if geom_row is None:
-        raise BroadbandFormatError(f"layer {layer!r} has no entry in gpkg_geometry_columns")
+        raise ParseError(f"layer {layer!r} has no entry in gpkg_geometry_columns")
     if layer not in tables:
-        raise BroadbandFormatError(f"layer table {layer!r} is missing")
+        raise ParseError(f"layer table {layer!r} is missing")
     geom_column, srs_id = geom_row
-    crs = crs_from_any(opts.crs) if opts.crs else _gpkg_srs(con, srs_id)
+    layer_crs = opts.crs or _gpkg_srs(con, srs_id)
     cursor = con.execute(f"SELECT * FROM {_quote(layer)}")  # noqa: S608 - quoted identifier
     columns = [d[0] for d in cursor.description]
     if geom_column not in columns:
-        raise BroadbandFormatError(f"geometry column {geom_column!r} missing from {layer!r}")
+        raise ParseError(f"geometry column {geom_column!r} missing from {layer!r}")
     mapper = _Mapper(opts)
     targets = [mapper.target(c) if c != geom_column else None for c in columns]
     if not any(t and t.startswith(MEASURE_PREFIX) for t in targets):
-        raise BroadbandFormatError(
+        raise ParseError(
             f"layer {layer!r} has no down_fn_hh_<technology>_<Mbit/s> column; map the columns "
             "with 'fields' in the source configuration")
     if "ags" not in targets:
-        raise BroadbandFormatError(f"layer {layer!r} has no 'ags' column")
+        raise ParseError(f"layer {layer!r} has no 'ags' column")
     geom_index = columns.index(geom_column)
     prop_columns = [(i, c) for i, c in enumerate(columns) if i != geom_index]
+    sample = con.execute(f"SELECT * FROM {_quote(layer)} LIMIT 1000")  # noqa: S608 - quoted
+    mapper.choose_decimal({c: row[i] for i, c in prop_columns} for row in sample)
     result = ParseResult()
     wkbs: list[bytes] = []
     records: list[AreaRecord] = []
     total = 0
     for total, row in enumerate(cursor, start=1):  # noqa: B007
         props = {c: row[i] for i, c in prop_columns}
-        record, reason = build_record(props, mapper, total, fallback_id=total)
+        record, reason = build_record(props, mapper, total, own_id=total)
         if record is None:
             result.skipped.append(Skipped(reason or "invalid", row=total))
             continue
         try:
             wkb = gpkg_geometry_to_wkb(row[geom_index])
-        except BroadbandFormatError as error:
+        except ParseError as error:
             result.skipped.append(Skipped(f"invalid geometry: {error}", row=total))
             continue
         if wkb is None:
@@ -1029,11 +728,11 @@ def _read_geopackage(con: sqlite3.Connection, opts: BroadbandOptions
     try:
         geoms = shapely.from_wkb(np.array(wkbs, dtype=object)) if wkbs else np.array([])
     except shapely.errors.GEOSException as error:
-        raise BroadbandFormatError(f"corrupt WKB geometry in layer {layer!r}: {error}") from error
+        raise ParseError(f"corrupt WKB geometry in layer {layer!r}: {error}") from error
     n = len(records)
     if n:
         centroids = shapely.get_coordinates(shapely.centroid(geoms))
-        transformer = transformer_to_wgs84(crs)
+        transformer = crs.transformer_to_wgs84(layer_crs)
         if transformer is not None:
             lon, lat = transformer.transform(centroids[:, 0], centroids[:, 1])
             centroids = np.column_stack([lon, lat])
@@ -1042,7 +741,7 @@ def _read_geopackage(con: sqlite3.Connection, opts: BroadbandOptions
     measure_names = sorted({m for r in records for m in r.measures})
     count_names = sorted({c for r in records for c in r.counts})
     grid = GridCells(
-        layer=layer, crs=crs, centroids=centroids,
+        layer=layer, crs=layer_crs, centroids=centroids,
         households=np.array([np.nan if r.households is None else r.households for r in records],
                             dtype=float),
         measures={m: np.array([r.measures.get(m, np.nan) for r in records], dtype=float)
@@ -1074,11 +773,10 @@ def load_boundaries(data: bytes | str | Mapping, level: str = "stadtteil") -> li
     Stadtteile of Gelsenkirchen). Levels and ids are read from the usual
     property names (``level``/``type``/``ebene``, ``id``/``key``/``nummer``,
     ``name``)."""
-    doc = load_json(data)
+    doc = data if isinstance(data, Mapping) else load_json(data)
     if not isinstance(doc, Mapping) or not isinstance(doc.get("features"), list):
-        raise BroadbandFormatError("boundaries file is not a GeoJSON FeatureCollection")
-    crs = geojson_crs(doc)
-    transformer = transformer_to_wgs84(crs)
+        raise ParseError("boundaries file is not a GeoJSON FeatureCollection")
+    doc_crs = crs.geojson_crs(doc)
     found = []
     for index, feature in enumerate(doc["features"], start=1):
         props = {k.lower(): v for k, v in (feature.get("properties") or {}).items()}
@@ -1094,12 +792,12 @@ def load_boundaries(data: bytes | str | Mapping, level: str = "stadtteil") -> li
         geometry = feature.get("geometry")
         if not geometry:
             continue
-        geom = reproject(shape(geometry), transformer)
+        geom = crs.reproject(shape(geometry), doc_crs)
         if not geom.is_valid:
             geom = make_valid(geom)
         found.append(Boundary(str(ident), str(name), level, geom))
     if not found:
-        raise BroadbandFormatError(f"boundaries file has no area of level {level!r}")
+        raise ParseError(f"boundaries file has no area of level {level!r}")
     return found
 
 
@@ -1239,6 +937,7 @@ def with_city_rows(records: list[AreaRecord], ags: str = CITY_AGS) -> list[AreaR
 
 def _finish(result: ParseResult, mapper: _Mapper, deduplicate_records: bool = True) -> None:
     result.skipped.extend(mapper.report())
+    result.stats["decimal"] = mapper.decimal_rule
     if deduplicate_records:
         deduplicate(result)
 
@@ -1313,43 +1012,3 @@ def records_to_csv(records: list[AreaRecord]) -> str:
     for row in ordered:
         writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
     return out.getvalue()
-
-
-# --------------------------------------------------------------------------
-# Format detection
-# --------------------------------------------------------------------------
-
-def detect_format(url: str, data: bytes | None = None, content_type: str | None = None) -> str:
-    """The source format from the URL, the content type or magic bytes."""
-    path = url.split("?", 1)[0].lower().rstrip("/")
-    query = url.lower()
-    if "/featureserver/" in path or "/mapserver/" in path or path.endswith("/query"):
-        return "arcgis"
-    if "service=wfs" in query:
-        return "wfs"
-    if path.endswith("/items"):
-        return "ogcapi"
-    for suffix, fmt in ((".gpkg", "gpkg"), (".xlsx", "xlsx"), (".csv", "csv"),
-                        (".geojson", "geojson"), (".json", "geojson")):
-        if path.endswith(suffix):
-            return fmt
-    if data is not None:
-        if data.startswith(b"SQLite format 3\x00"):
-            return "gpkg"
-        if data.startswith(b"PK\x03\x04"):
-            return "xlsx"
-        if data.lstrip()[:1] in (b"{", b"["):
-            return "geojson"
-    if content_type:
-        ct = content_type.lower()
-        if "csv" in ct:
-            return "csv"
-        if "json" in ct:
-            return "geojson"
-        if "sqlite" in ct or "geopackage" in ct:
-            return "gpkg"
-        if "spreadsheet" in ct:
-            return "xlsx"
-    if data is not None:
-        return "csv"
-    raise BroadbandFormatError(f"cannot tell the format of {url}; set 'format'")

@@ -1,5 +1,5 @@
-"""Coordinates for harvesters: reprojection, the city's bounding box and
-Stadtteil/Stadtbezirk lookup by point in polygon.
+"""Coordinates for harvesters: the city's bounding box and Stadtteil/
+Stadtbezirk lookup by point in polygon (reprojection: source/crs.py).
 
 Pure functions apart from :func:`boundaries_from_config` and
 :func:`city_bbox_from_config`, which read CKAN's config.
@@ -14,43 +14,9 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
-from pyproj import CRS, Transformer
-from pyproj.exceptions import CRSError
-
-WGS84 = "EPSG:4326"
 # Approximate outline of Gelsenkirchen (lon/lat) when no boundaries file is
 # configured: 6.98-7.15 E, 51.48-51.64 N.
 DEFAULT_CITY_BBOX = (6.975, 51.475, 7.155, 51.640)
-
-
-def normalize_crs(value: str) -> str:
-    """Return a canonical ``AUTH:CODE`` for ``value``; ValueError if unknown."""
-    try:
-        crs = CRS.from_user_input(value)
-    except (CRSError, TypeError) as error:
-        raise ValueError(f"unknown CRS {value!r} ({error})") from None
-    authority = crs.to_authority()
-    return ":".join(authority) if authority else crs.to_string()
-
-
-@functools.lru_cache(maxsize=32)
-def _transformer(crs: str) -> Transformer:
-    return Transformer.from_crs(CRS.from_user_input(crs), CRS.from_user_input(WGS84),
-                                always_xy=True)
-
-
-def to_wgs84(xs: Sequence[float], ys: Sequence[float], crs: str) -> tuple[list[float], list[float]]:
-    """Reproject x/y (easting/northing or lon/lat order) to lon/lat lists."""
-    if not xs:
-        return [], []
-    if normalize_crs(crs) in (WGS84, "OGC:CRS84"):
-        return list(xs), list(ys)
-    lons, lats = _transformer(crs).transform(list(xs), list(ys))
-    return list(lons), list(lats)
-
-
-def is_geographic(crs: str) -> bool:
-    return CRS.from_user_input(crs).is_geographic
 
 
 def expand_bbox(bbox: Sequence[float], margin_m: float) -> tuple[float, float, float, float]:

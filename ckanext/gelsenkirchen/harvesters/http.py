@@ -29,7 +29,7 @@ import ipaddress
 import re
 import socket
 import threading
-from collections.abc import Callable, Hashable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -463,41 +463,3 @@ def with_query(url: str, params: dict[str, Any] | None, drop: Iterable[str] = ()
              if k.lower() not in lowered]
     query += [(k, str(v)) for k, v in params.items()]
     return urlunsplit(parts._replace(query=urlencode(query)))
-
-
-def follow_pages(first_request: Hashable, first_page: Any,
-                 next_request: Callable[[Any, Any], Hashable | None],
-                 fetch: Callable[[Any], Any], page_limit: int,
-                 error: Callable[[str], Exception] = FetchError) -> Iterator[Any]:
-    """``first_page`` and the pages after it: ``next_request(page, request)``
-    names the next page's request (None after the last page), ``fetch``
-    gets it. A request seen before (the links loop) or more than
-    ``page_limit`` pages raise ``error``: stopping early would publish an
-    incomplete snapshot as if it were complete."""
-    seen = {first_request}
-    request: Any = first_request
-    page = first_page
-    while True:
-        yield page
-        request = next_request(page, request)
-        if request is None:
-            return
-        if request in seen:
-            raise error(f"the paging loops back to {request}")
-        if len(seen) >= page_limit:
-            raise error(f"more than page_limit={page_limit} pages; the snapshot would be "
-                        "incomplete (raise \"page_limit\")")
-        seen.add(request)
-        page = fetch(request)
-
-
-def ogc_next_link(page: Any) -> str | None:
-    """The ``rel=next`` link of an OGC API Features items page (a JSON one)."""
-    if not isinstance(page, dict):
-        return None
-    for link in page.get("links") or []:
-        if isinstance(link, dict) and link.get("rel") == "next" and link.get("href"):
-            link_type = (link.get("type") or "").lower()
-            if not link_type or "json" in link_type:
-                return str(link["href"])
-    return None

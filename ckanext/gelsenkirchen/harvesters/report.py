@@ -36,6 +36,9 @@ class Report:
     skipped: list[Skipped] = dataclasses.field(default_factory=list)
     warnings: list[str] = dataclasses.field(default_factory=list)
     counts: dict[str, int] = dataclasses.field(default_factory=dict)
+    #: the rules a source was read with and how they were chosen, e.g.
+    #: {"decimal": "comma (detected from 40 values)"}
+    rules: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def skip(self, reason: str, row: int | None = None, feature_id: Any = None) -> None:
         self.skipped.append(Skipped(reason=reason, row=row,
@@ -59,6 +62,9 @@ class Report:
             text += f" ({reasons})"
         if self.counts:
             text += ". " + ", ".join(f"{key}: {value}" for key, value in sorted(self.counts.items()))
+        if self.rules:
+            text += ". Read with " + ", ".join(f"{key} {value}"
+                                               for key, value in sorted(self.rules.items()))
         if self.warnings:
             text += ". Warnings: " + " | ".join(self.warnings)
         return text
@@ -70,10 +76,12 @@ class Report:
             "skipped": [dataclasses.asdict(s) for s in self.skipped],
             "warnings": list(self.warnings),
             "counts": dict(self.counts),
+            "rules": dict(self.rules),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Report:
         return cls(records_read=data.get("records_read", 0), published=data.get("published", 0),
                    skipped=[Skipped(**s) for s in data.get("skipped", [])],
-                   warnings=list(data.get("warnings", [])), counts=dict(data.get("counts", {})))
+                   warnings=list(data.get("warnings", [])), counts=dict(data.get("counts", {})),
+                   rules=dict(data.get("rules", {})))

@@ -22,35 +22,40 @@ end only declares what the shared base needs.
 """
 from __future__ import annotations
 
-import csv
 import datetime
-import io
 import json
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import parse_qsl, urljoin, urlsplit
 
 from ckanext.gelsenkirchen.harvesters import geo
-from ckanext.gelsenkirchen.harvesters import http as safe_http
 from ckanext.gelsenkirchen.harvesters.base import (
-    BASE_CONFIG_KEYS,
-    ConfigError,
-    ConfigKey,
     Download,
     ParseContext,
-    ParseError,
     Snapshot,
     SnapshotHarvester,
-    check_crs,
-    check_positive,
-    check_wfs_exception,
+)
+from ckanext.gelsenkirchen.harvesters.config import (
+    BASE_CONFIG_KEYS,
+    SOURCE_CONFIG_KEYS,
+    ConfigError,
+    ConfigKey,
+    check_choice,
 )
 from ckanext.gelsenkirchen.harvesters.report import Report
+from ckanext.gelsenkirchen.harvesters.source import ParseError, crs, paging
+from ckanext.gelsenkirchen.harvesters.source.jsondoc import (
+    feature_collection,
+    feature_id,
+    load_json,
+)
+from ckanext.gelsenkirchen.harvesters.source.numbers import choose_decimal, parse_int, parse_number
+from ckanext.gelsenkirchen.harvesters.source.text import fold, read_csv
 
 FORMATS = ("auto", "csv", "geojson", "ogcapi", "wfs", "meshviewer")
+#: Target columns read as numbers (their text values decide the decimal rule).
+NUMBER_TARGETS = ("x", "y", "latitude", "longitude", "access_points")
 
 # The stable DataStore column set (order = CSV/GeoJSON export order).
 FIELDS: list[dict[str, Any]] = [
@@ -110,15 +115,6 @@ DEFAULTABLE = ("operator", "ssid", "backhaul", "status", "indoor_outdoor", "open
 
 # ---------------------------------------------------------------- normalisation
 
-def fold(text: str) -> str:
-    """Column name key: lower case, umlauts spelled out, punctuation as ``_``."""
-    text = text.strip().lstrip("\ufeff").lower()
-    for a, b in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss")):
-        text = text.replace(a, b)
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "_", text).strip("_")
-
-
 def _vocab(value: Any, table: dict[str, tuple[str, ...]], empty: str = "") -> str:
     text = "" if value is None else str(value).strip()
     if not text:
@@ -164,45 +160,6 @@ def normalize_placement(value: Any) -> str:
     return _vocab(value, PLACEMENT)
 
 
-_NUMBER = re.compile(r"^[+-]?(\d+|\d{1,3}([.,' ]\d{3})+)?([.,]\d+)?([eE][+-]?\d+)?$")
-
-
-def parse_number(value: Any) -> float | None:
-    """A number with decimal comma or point (``"361234,56"``, ``"7.0913"``,
-    ``"1.234,5"``); None for empty; ValueError if unparseable."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise ValueError(repr(value))
-    if isinstance(value, int | float):
-        if value != value or value in (float("inf"), float("-inf")):
-            raise ValueError(repr(value))
-        return float(value)
-    text = str(value).strip().replace("\u00a0", "").replace(" ", "")
-    if not text:
-        return None
-    if not _NUMBER.match(text) or not any(c.isdigit() for c in text):
-        raise ValueError(repr(str(value)))
-    if "," in text and "." in text:
-        if text.rfind(",") > text.rfind("."):
-            text = text.replace(".", "").replace(",", ".")
-        else:
-            text = text.replace(",", "")
-    elif "," in text:
-        text = text.replace(",", ".") if text.count(",") == 1 else text.replace(",", "")
-    text = text.replace("'", "")
-    return float(text)
-
-
-def parse_int(value: Any) -> int | None:
-    number = parse_number(value)
-    if number is None:
-        return None
-    if number != int(number) or number < 0:
-        raise ValueError(repr(value))
-    return int(number)
-
-
 _DE_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})(?:[ ,T]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
 
 
@@ -240,11 +197,6 @@ def _text(value: Any) -> str:
 
 # ---------------------------------------------------------------- config
 
-def _check_format(key: str, value: Any) -> None:
-    if value not in FORMATS:
-        raise ConfigError(f'"{key}" must be one of {", ".join(FORMATS)}, not "{value}"')
-
-
 def _check_columns(key: str, value: Any) -> None:
     for target, column in value.items():
         if target not in TARGETS:
@@ -272,83 +224,12 @@ def _check_defaults(key: str, value: Any) -> None:
             raise ConfigError(f'"{key}.{field}" must be a string')
 
 
-def _check_delimiter(key: str, value: Any) -> None:
-    if value not in (";", ",", "\t", "|"):
-        raise ConfigError(f'"{key}" must be one of ";", ",", "\\t", "|"')
-
-
-def _check_encoding(key: str, value: Any) -> None:
-    import codecs
-    try:
-        codecs.lookup(value)
-    except LookupError:
-        raise ConfigError(f'"{key}": unknown encoding "{value}"') from None
-
-
-def _check_page_limit(key: str, value: Any) -> None:
-    check_positive(key, value)
-    if value > 10000:
-        raise ConfigError(f'"{key}" must be at most 10000')
-
-
 WIFI_CONFIG_KEYS: dict[str, ConfigKey] = {
-    "format": ConfigKey((str,), "csv, geojson, ogcapi, wfs, meshviewer or auto", _check_format),
-    "crs": ConfigKey((str,), "CRS of the coordinates, e.g. EPSG:25832", check_crs),
+    "format": ConfigKey((str,), "csv, geojson, ogcapi, wfs, meshviewer or auto",
+                        check_choice(FORMATS)),
     "columns": ConfigKey((dict,), "field -> source column/property name", _check_columns),
     "defaults": ConfigKey((dict,), "values for fields the source lacks", _check_defaults),
-    "delimiter": ConfigKey((str,), "CSV delimiter (default: detected)", _check_delimiter),
-    "encoding": ConfigKey((str,), "CSV encoding (default: detected)", _check_encoding),
-    "page_limit": ConfigKey((int,), "maximum pages of OGC API / WFS (default 100)", _check_page_limit),
-    "page_size": ConfigKey((int,), "WFS count per page (default 1000)", _check_page_limit),
 }
-
-
-# ---------------------------------------------------------------- decoding
-
-def decode_text(data: bytes, encoding: str | None = None) -> tuple[str, str]:
-    """Decode CSV bytes: a configured encoding, a UTF-8 BOM, strict UTF-8,
-    else charset-normalizer's best guess among Windows-1252/ISO-8859-15."""
-    if encoding:
-        try:
-            return data.decode(encoding), encoding
-        except UnicodeDecodeError as error:
-            raise ParseError(f"the source is not valid {encoding} ({error.reason} at byte "
-                             f"{error.start})") from None
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(data[:200_000], cp_isolation=["cp1252", "iso8859_15", "utf_8"]).best()
-    name = best.encoding if best is not None else "cp1252"
-    try:
-        return data.decode(name), name
-    except (UnicodeDecodeError, LookupError):
-        return data.decode("cp1252", errors="replace"), "cp1252"
-
-
-def detect_delimiter(header_line: str) -> str:
-    counts = {d: header_line.count(d) for d in (";", ",", "\t", "|")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
-
-
-def load_json(data: bytes, what: str = "JSON") -> Any:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise ParseError(f"the {what} is not UTF-8 ({error.reason} at byte {error.start})") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        stripped = text.rstrip()
-        ends_early = error.pos >= len(stripped) - 1 or not stripped.endswith(("}", "]"))
-        hint = " (the document ends early: truncated?)" if ends_early else ""
-        raise ParseError(f"invalid {what}: {error.msg} at line {error.lineno} column "
-                         f"{error.colno}{hint}") from None
 
 
 # ---------------------------------------------------------------- mapping
@@ -379,8 +260,8 @@ class Mapper:
                 if alias in by_fold:
                     self.columns[target] = by_fold[alias]
                     break
-        crs = cfg.get("crs")
-        geographic_crs = bool(crs) and geo.is_geographic(crs)
+        source_crs = cfg.get("crs")
+        geographic_crs = bool(source_crs) and crs.is_geographic(source_crs)
         if coordinates == "auto":
             if "latitude" in self.columns and "longitude" in self.columns and (
                     "x" not in mapped or geographic_crs):
@@ -391,12 +272,11 @@ class Mapper:
                 missing = "x/y (columns.x, columns.y) or latitude/longitude (columns.latitude, columns.longitude)"
                 raise ParseError(f"no coordinate columns found: map {missing}")
         self.coordinates = coordinates
-        if coordinates == "latlon":
-            self.crs = crs or geo.WGS84
-        elif coordinates == "xy":
-            self.crs = crs or "EPSG:25832"
-        else:  # geometry: GeoJSON
-            self.crs = crs or geo.WGS84
+        if coordinates == "xy":
+            self.crs = source_crs or "EPSG:25832"
+        else:  # latitude/longitude columns, GeoJSON geometry
+            self.crs = source_crs or crs.WGS84
+        self.decimal = "point"
         if coordinates != "geometry" and "id" not in self.columns:
             raise ParseError("no id column found: name it with columns.id")
 
@@ -404,10 +284,21 @@ class Mapper:
         column = self.columns.get(target)
         return record.get(column) if column else None
 
+    def choose_decimal(self, records: list[tuple[int, Any, dict[str, Any], Any]]) -> None:
+        """The decimal rule: configured, else detected from the text of the
+        coordinate and number columns of the first 1,000 records."""
+        sample: list[Any] = []
+        for _number, _ident, record, xy in records[:1000]:
+            sample.extend(xy or ())
+            sample.extend(self.value(record, t) for t in NUMBER_TARGETS if t in self.columns)
+        self.decimal, how = choose_decimal(self.cfg.get("decimal"), sample)
+        self.report.rules["decimal"] = how
+
     def build(self, records: list[tuple[int, Any, dict[str, Any], tuple[Any, Any] | None]]
               ) -> list[dict[str, Any]]:
         """records: (row number, id or None, raw record, (x, y) or None)."""
         report = self.report
+        self.choose_decimal(records)
         pending: list[tuple[int, dict[str, Any], float, float]] = []
         seen: dict[str, int] = {}
         for number, raw_id, record, xy in records:
@@ -426,7 +317,7 @@ class Mapper:
                 else:
                     xy = (self.value(record, "x"), self.value(record, "y"))
             try:
-                x, y = parse_number(xy[0]), parse_number(xy[1])
+                x, y = parse_number(xy[0], self.decimal), parse_number(xy[1], self.decimal)
             except ValueError as error:
                 report.skip(f"unparseable coordinates: {error}", row=number, feature_id=ident)
                 continue
@@ -443,7 +334,7 @@ class Mapper:
         if not pending:
             return []
         try:
-            lons, lats = geo.to_wgs84([p[2] for p in pending], [p[3] for p in pending], self.crs)
+            lons, lats = crs.to_wgs84([p[2] for p in pending], [p[3] for p in pending], self.crs)
         except Exception as error:  # noqa: BLE001 - pyproj errors
             raise ParseError(f"coordinates could not be reprojected from {self.crs}: {error}") from None
         rows: list[dict[str, Any]] = []
@@ -473,7 +364,7 @@ class Mapper:
             address = f"{address} {number}".strip()
         access_points = v(record, "access_points")
         try:
-            aps = parse_int(access_points)
+            aps = parse_int(access_points, self.decimal)
         except ValueError:
             raise ValueError(f"access_points {_text(access_points)!r}") from None
         if aps is None:
@@ -532,79 +423,35 @@ class Mapper:
 
 def parse_csv(data: bytes, cfg: dict[str, Any], source_name: str,
               context: ParseContext) -> Snapshot:
-    text, encoding = decode_text(data, cfg.get("encoding"))
-    if "\x00" in text:
-        raise ParseError("the CSV contains NUL bytes (a binary file?)")
-    lines = text.splitlines()
-    header_line = next((line for line in lines if line.strip()), "")
-    if not header_line:
-        raise ParseError("the CSV is empty")
-    delimiter = cfg.get("delimiter") or detect_delimiter(header_line)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    table = read_csv(data, cfg.get("delimiter"), cfg.get("encoding"))
     report = Report()
-    try:
-        header = next(reader)
-        while not any(h.strip() for h in header):
-            header = next(reader)
-        header = [h.strip().lstrip("\ufeff") for h in header]
-        if len(header) < 2:
-            raise ParseError(f"the CSV header has only one column ({header[0][:60]!r}); "
-                             "wrong delimiter? set \"delimiter\"")
-        mapper = Mapper(header, cfg, source_name, context, report)
-        records: list[tuple[int, Any, dict[str, Any], Any]] = []
-        ends_with_newline = text.endswith(("\n", "\r"))
-        body = list(reader)
-    except csv.Error as error:
-        raise ParseError(f"invalid CSV at line {reader.line_num}: {error} (truncated?)") from None
-    for index, values in enumerate(body):
-        line = index + 2  # 1-based, header is line 1 (approximate for multi-line fields)
-        if not any(v.strip() for v in values):
-            continue
-        if len(values) != len(header):
-            if index == len(body) - 1 and not ends_with_newline and len(values) < len(header):
-                raise ParseError(f"the CSV ends in the middle of row {line} (truncated?)")
-            report.records_read += 1
-            report.skip(f"wrong number of fields: {len(values)} instead of {len(header)}", row=line)
-            continue
-        records.append((line, None, dict(zip(header, values, strict=True)), None))
+    mapper = Mapper(table.header, cfg, source_name, context, report)
+    for line, count in table.misfits:
+        report.records_read += 1
+        report.skip(f"wrong number of fields: {count} instead of {len(table.header)}", row=line)
+    records = [(line, None, dict(zip(table.header, values, strict=True)), None)
+               for line, values in table.rows]
     rows = mapper.build(records)
     return Snapshot(rows=rows, report=report,
-                    meta={"format": "csv", "encoding": encoding, "delimiter": delimiter,
-                          "crs": mapper.crs})
-
-
-def _feature_crs(collection: dict[str, Any]) -> str | None:
-    crs = collection.get("crs")
-    if isinstance(crs, dict):
-        name = (crs.get("properties") or {}).get("name")
-        if isinstance(name, str):
-            match = re.search(r"EPSG:{1,2}(\d+)", name)
-            if match:
-                return f"EPSG:{match.group(1)}"
-            if "CRS84" in name:
-                return geo.WGS84
-    return None
+                    meta={"format": "csv", "encoding": table.encoding,
+                          "delimiter": table.delimiter, "crs": mapper.crs})
 
 
 def parse_geojson_pages(pages: list[Any], cfg: dict[str, Any], source_name: str,
                         context: ParseContext, fmt: str = "geojson") -> Snapshot:
     report = Report()
     features: list[dict[str, Any]] = []
-    crs = cfg.get("crs")
+    source_crs = cfg.get("crs")
     for page in pages:
-        if not isinstance(page, dict) or page.get("type") != "FeatureCollection":
-            kind = page.get("type") if isinstance(page, dict) else type(page).__name__
-            raise ParseError(f"expected a GeoJSON FeatureCollection, got {kind!r}")
-        if not isinstance(page.get("features"), list):
-            raise ParseError("the FeatureCollection has no \"features\" list")
-        crs = crs or _feature_crs(page)
-        features.extend(page["features"])
+        page_features, page_crs = feature_collection(page)
+        source_crs = source_crs or page_crs
+        features.extend(page_features)
     keys: dict[str, None] = {}
     for feature in features[:1000]:
         if isinstance(feature, dict) and isinstance(feature.get("properties"), dict):
             keys.update(dict.fromkeys(feature["properties"]))
-    mapper = Mapper(keys, {**cfg, "crs": crs} if crs else cfg, source_name, context, report,
-                    coordinates="geometry")
+    mapper = Mapper(keys, {**cfg, "crs": source_crs} if source_crs else cfg, source_name,
+                    context, report, coordinates="geometry")
     records: list[tuple[int, Any, dict[str, Any], Any]] = []
     for number, feature in enumerate(features, start=1):
         if not isinstance(feature, dict):
@@ -612,11 +459,7 @@ def parse_geojson_pages(pages: list[Any], cfg: dict[str, Any], source_name: str,
             report.skip("not a GeoJSON Feature", row=number)
             continue
         props = feature.get("properties") if isinstance(feature.get("properties"), dict) else {}
-        ident = mapper.value(props, "id") if "id" in (cfg.get("columns") or {}) else None
-        if ident in (None, ""):
-            ident = feature.get("id")
-        if ident in (None, ""):
-            ident = mapper.value(props, "id")
+        ident = feature_id(mapper.value(props, "id"), feature.get("id"))
         geometry = feature.get("geometry")
         xy: tuple[Any, Any] = (None, None)
         if isinstance(geometry, dict):
@@ -700,31 +543,7 @@ def parse_meshviewer(doc: Any, cfg: dict[str, Any], source_name: str,
         report.count("nodes without location", without_location)
     online = sum(1 for r in rows if r["status"] == "online")
     report.count("online nodes", online)
-    return Snapshot(rows=rows, report=report, meta={"format": "meshviewer", "crs": geo.WGS84})
-
-
-def detect_format(url: str, body: bytes, content_type: str = "") -> str:
-    lowered = url.lower()
-    if "request=getfeature" in lowered:
-        return "wfs"
-    if re.search(r"/collections/[^/]+/items", urlsplit(url).path):
-        return "ogcapi"
-    head = body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
-    if head in (b"{", b"["):
-        if b'"nodes"' in body[:4096] and b'"FeatureCollection"' not in body[:4096]:
-            return "meshviewer"
-        return "geojson"
-    if content_type in ("application/json", "application/geo+json"):
-        return "geojson"
-    return "csv"
-
-
-# the rel=next link of an OGC API Features page (kept under its old name)
-next_link = safe_http.ogc_next_link
-
-
-def wfs_page_url(url: str, start: int, count: int) -> str:
-    return safe_http.with_query(url, {"startIndex": start, "count": count}, drop=("maxFeatures",))
+    return Snapshot(rows=rows, report=report, meta={"format": "meshviewer", "crs": crs.WGS84})
 
 
 def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -757,6 +576,7 @@ class WifiHotspotHarvester(SnapshotHarvester):
         "source": "Originalquelle",
     }
     accept = "text/csv, application/geo+json, application/json;q=0.9, */*;q=0.5"
+    formats = ("csv", "geojson", "ogcapi", "wfs", "meshviewer")
 
     def info(self) -> dict[str, str]:
         return {
@@ -767,7 +587,7 @@ class WifiHotspotHarvester(SnapshotHarvester):
         }
 
     def config_keys(self) -> dict[str, ConfigKey]:
-        return {**BASE_CONFIG_KEYS, **WIFI_CONFIG_KEYS}
+        return {**BASE_CONFIG_KEYS, **SOURCE_CONFIG_KEYS, **WIFI_CONFIG_KEYS}
 
     def check_config(self, cfg: dict[str, Any]) -> None:
         columns = cfg.get("columns") or {}
@@ -777,68 +597,20 @@ class WifiHotspotHarvester(SnapshotHarvester):
         if fmt not in ("wfs", "auto") and "page_size" in cfg:
             raise ConfigError('"page_size" only applies to "format": "wfs"')
 
-    def download(self, url: str, cfg: dict[str, Any], limits: safe_http.Limits,
-                 previous: dict[str, str]) -> Download:
-        first = self.fetch_url(url, limits, etag=previous.get("etag"),
-                               last_modified=previous.get("last_modified"))
-        if first.not_modified:
-            return Download(url=url, pages=[first], not_modified=True)
-        fmt = cfg.get("format") or "auto"
-        if fmt == "auto":
-            fmt = detect_format(url, first.body, first.content_type)
-        page_limit = cfg.get("page_limit", 100)
-        pages = [first]
-
-        def fetch(page_url: str) -> safe_http.Response:
-            return self.fetch_url(page_url, limits)
-
-        if fmt in ("ogcapi", "geojson"):
-            def next_ogc(page: safe_http.Response, _request: str) -> str | None:
-                href = next_link(load_json(page.body, "GeoJSON"))
-                return urljoin(page.url, href) if href else None
-
-            pages = list(safe_http.follow_pages(url, first, next_ogc, fetch, page_limit))
-        elif fmt == "wfs":
-            check_wfs_exception(first.body)
-            size = cfg.get("page_size", 1000)
-            query = {k.lower(): v for k, v in parse_qsl(urlsplit(url).query)}
-            first_url = url
-            if "startindex" not in query:
-                # the first answer was unpaged: ask again page by page
-                first_url = wfs_page_url(url, 0, size)
-                first = fetch(first_url)
-            else:
-                size = int(query.get("count") or size)
-            start = int(query.get("startindex") or 0)
-
-            def next_wfs(page: safe_http.Response, _request: str) -> str | None:
-                nonlocal start
-                check_wfs_exception(page.body)
-                doc = load_json(page.body, "GeoJSON")
-                returned = len(doc.get("features") or []) if isinstance(doc, dict) else 0
-                matched = doc.get("numberMatched") if isinstance(doc, dict) else None
-                start += returned
-                more = returned >= size if not isinstance(matched, int) else start < matched
-                return wfs_page_url(url, start, size) if more and returned else None
-
-            pages = list(safe_http.follow_pages(first_url, first, next_wfs, fetch, page_limit))
-        return Download(url=url, pages=pages)
+    def paging_options(self, cfg: dict[str, Any]) -> paging.PagingOptions:
+        """OGC API pages as the server cuts them; WFS pages of page_size."""
+        return paging.PagingOptions(page_limit=cfg.get("page_limit", 100),
+                                    page_size=cfg.get("page_size"))
 
     def parse(self, download: Download, cfg: dict[str, Any], context: ParseContext) -> Snapshot:
-        fmt = cfg.get("format") or "auto"
-        first = download.first
-        if fmt == "auto":
-            fmt = detect_format(download.url, first.body, first.content_type)
+        fmt = download.fmt
+        body = download.first.body
         source_name = context.source_name
         if fmt == "csv":
-            return parse_csv(first.body, cfg, source_name, context)
+            return parse_csv(body, cfg, source_name, context)
         if fmt == "meshviewer":
-            return parse_meshviewer(load_json(first.body, "meshviewer JSON"), cfg, source_name,
-                                    context)
-        if fmt == "wfs":
-            for page in download.pages:
-                check_wfs_exception(page.body)
-        pages = [load_json(page.body, "GeoJSON") for page in download.pages]
+            return parse_meshviewer(load_json(body), cfg, source_name, context)
+        pages = download.docs or [load_json(body)]
         return parse_geojson_pages(pages, cfg, source_name, context, fmt)
 
     def dataset_fields(self, snapshot: Snapshot, cfg: dict[str, Any]) -> dict[str, Any]:
