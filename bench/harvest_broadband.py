@@ -40,6 +40,7 @@ from bench.support import (
     print_runs,
     serve_and_harvest,
 )
+from ckanext.gelsenkirchen import geography
 from ckanext.gelsenkirchen.harvesters import broadband_formats as bf
 
 
@@ -54,10 +55,12 @@ def _measures(rnd: random.Random) -> dict[str, float]:
     return out
 
 
+APPROXIMATE = "ckanext.gelsenkirchen:data/boundaries-approximate.geojson"
+
+
 def _stadtteile_union() -> Any:
-    path = os.path.join(ROOT, "ckanext/gelsenkirchen/data/boundaries-approximate.geojson")
-    with open(path, encoding="utf-8") as handle:
-        return shapely.union_all([b.geometry for b in bf.load_boundaries(handle.read())])
+    stadtteile = geography.load_boundaries(APPROXIMATE).of_level("stadtteil")
+    return shapely.union_all([b.geometry for b in stadtteile])
 
 
 def make_geopackage(cells: int = 10500, seed: int = 6) -> tuple[bytes, int]:
@@ -141,9 +144,7 @@ def pure_breakdown(gpkg: bytes, geojson: bytes) -> dict[str, float]:
     grid, parsed = bf.read_geopackage(gpkg, opts)
     times["gpkg: read + validate cells"] = time.perf_counter() - start
     start = time.perf_counter()
-    with open(os.path.join(ROOT, "ckanext/gelsenkirchen/data/boundaries-approximate.geojson"),
-              "rb") as handle:
-        boundaries = bf.load_boundaries(handle.read())
+    boundaries = geography.load_boundaries(APPROXIMATE).of_level("stadtteil")
     result = bf.aggregate_grid(grid, parsed, boundaries, opts)
     times["gpkg: aggregate to Stadtteile + city"] = time.perf_counter() - start
     start = time.perf_counter()

@@ -16,6 +16,7 @@ import shapely
 from openpyxl import Workbook
 from pyproj import Transformer
 
+from ckanext.gelsenkirchen import geography
 from ckanext.gelsenkirchen.harvesters import broadband
 from ckanext.gelsenkirchen.harvesters import broadband_formats as bf
 from ckanext.gelsenkirchen.harvesters.source import ParseError, paging
@@ -54,11 +55,17 @@ def gpkg_blob(geom, srs_id: int = 25832, envelope: bool = True, big_endian: bool
     return header + shapely.to_wkb(geom, byte_order=0 if big_endian else 1)
 
 
+# The boundaries file's rule (geography.py): the property "code" names the area.
 BOUNDARIES = collection(
-    feature({"code": "bezirk-x", "name": "X", "level": "stadtbezirk"}, square(7.0, 51.5, 0.1)),
-    feature({"code": "st-a", "name": "Altstadt", "level": "stadtteil"}, square(7.0, 51.5, 0.05)),
-    feature({"code": "st-b", "name": "Buer", "level": "stadtteil"}, square(7.05, 51.5, 0.05)),
+    feature({"code": "bezirk-mitte"}, square(7.0, 51.5, 0.1)),
+    feature({"code": "stadtteil-altstadt"}, square(7.0, 51.5, 0.05)),
+    feature({"code": "stadtteil-buer", "name": "ignored"}, square(7.05, 51.5, 0.05)),
+    feature({"code": "st-x", "name": "not an area of the city"}, square(7.0, 51.5, 0.05)),
 )
+
+
+def stadtteile() -> list:
+    return geography.Boundaries.from_geojson(BOUNDARIES).of_level("stadtteil")
 
 
 def utm_cell(lon: float, lat: float, size: float = 100.0) -> shapely.Polygon:
@@ -476,12 +483,14 @@ def test_gpkg_geometry_header_is_stripped():
 def test_gpkg_grid_is_aggregated_household_weighted():
     grid, parsed = bf.read_geopackage(write_gpkg(grid_cells()), opts())
     assert parsed.stats["cells"] == 4 and parsed.stats["layer"] == "grid"
-    boundaries = bf.load_boundaries(BOUNDARIES)
-    assert [b.area_id for b in boundaries] == ["st-a", "st-b"]
+    boundaries = stadtteile()
+    assert [(b.code, b.name) for b in boundaries] == [("stadtteil-altstadt", "Altstadt"),
+                                                      ("stadtteil-buer", "Buer")]
     result = bf.aggregate_grid(grid, parsed, boundaries, opts())
     by_id = {r.area_id: r for r in result.records}
-    assert set(by_id) == {"st-a", "st-b", "05513000"}
-    altstadt, buer, city = by_id["st-a"], by_id["st-b"], by_id["05513000"]
+    assert set(by_id) == {"stadtteil-altstadt", "stadtteil-buer", "05513000"}
+    altstadt, buer = by_id["stadtteil-altstadt"], by_id["stadtteil-buer"]
+    city = by_id["05513000"]
     # hand-computed: (10*100 + 30*50) / 40 = 62.5; (10*90 + 30*10) / 40 = 30
     assert altstadt.measures == {"down_fn_hh_alle_50": 62.5, "down_fn_hh_alle_1000": 30.0}
     assert altstadt.households == 40 and altstadt.aggregated_from == 2
@@ -498,8 +507,8 @@ def test_gpkg_grid_is_aggregated_household_weighted():
 def test_gpkg_without_households_weights_each_cell():
     cells = [{k: v for k, v in c.items() if k != "households"} for c in grid_cells()[:2]]
     grid, parsed = bf.read_geopackage(write_gpkg(cells), opts())
-    result = bf.aggregate_grid(grid, parsed, bf.load_boundaries(BOUNDARIES), opts())
-    altstadt = next(r for r in result.records if r.area_id == "st-a")
+    result = bf.aggregate_grid(grid, parsed, stadtteile(), opts())
+    altstadt = next(r for r in result.records if r.area_id == "stadtteil-altstadt")
     assert altstadt.measures["down_fn_hh_alle_50"] == 75.0 and altstadt.households is None
 
 
@@ -510,7 +519,7 @@ def test_gpkg_invalid_cells_are_skipped_and_cells_outside_reported():
     grid, parsed = bf.read_geopackage(write_gpkg(cells), opts())
     assert parsed.skipped[0].row == 5
     assert parsed.skipped[0].reason.startswith("percentage outside 0-100")
-    result = bf.aggregate_grid(grid, parsed, bf.load_boundaries(BOUNDARIES), opts())
+    result = bf.aggregate_grid(grid, parsed, stadtteile(), opts())
     assert any("1 city cell(s) lie in no Stadtteil" in n for n in result.notes)
     city = next(r for r in result.records if r.area_level == "stadt")
     assert city.aggregated_from == 4
@@ -519,7 +528,7 @@ def test_gpkg_invalid_cells_are_skipped_and_cells_outside_reported():
 def test_gpkg_two_reference_dates_give_rows_for_each():
     cells = grid_cells()[:3] + [{**c, "stichtag": "2025-12"} for c in grid_cells()[:3]]
     grid, parsed = bf.read_geopackage(write_gpkg(cells), opts())
-    result = bf.aggregate_grid(grid, parsed, bf.load_boundaries(BOUNDARIES), opts())
+    result = bf.aggregate_grid(grid, parsed, stadtteile(), opts())
     assert sorted({r.reference_date for r in result.records}) == ["2025-06-30", "2025-12-31"]
     assert len(result.records) == 6
 

@@ -17,6 +17,7 @@ from ckan.tests import factories
 from ckanext.harvest.model import HarvestObject
 from openpyxl import Workbook
 
+from ckanext.gelsenkirchen import geography
 from ckanext.gelsenkirchen.harvesters import broadband
 
 from . import support
@@ -455,15 +456,13 @@ def test_csv_and_xlsx_tables_with_both_reference_dates(rsps):
 
 
 def _stadtteil_points() -> dict[str, tuple[float, float]]:
-    """A point inside Scholven and one inside Hassel of the shipped boundaries."""
-    path = broadband.boundaries_path()
-    with open(path, encoding="utf-8") as handle:
-        doc = json.load(handle)
+    """A point inside Scholven and one inside Hassel of the configured
+    (test.ini: the shipped approximate) boundaries."""
     out = {}
-    for feature in doc["features"]:
-        if feature["properties"].get("code") in ("stadtteil-scholven", "stadtteil-hassel"):
-            point = shapely.geometry.shape(feature["geometry"]).representative_point()
-            out[feature["properties"]["code"]] = (point.x, point.y)
+    for boundary in geography.boundaries().of_level("stadtteil"):
+        if boundary.code in ("stadtteil-scholven", "stadtteil-hassel"):
+            point = boundary.geometry.representative_point()
+            out[boundary.code] = (point.x, point.y)
     return out
 
 
@@ -496,6 +495,32 @@ def test_geopackage_grid_is_aggregated_to_stadtteile_and_city(rsps):
     assert rows["stadtteil-scholven"]["aggregated_from"] == 2
     assert pct(rows["05513000"], "down_fn_hh_alle_50") == 37.0  # (1000+1500+1200)/100
     assert float(figures(dataset)["households_1gbit_share"]) == 12.0  # (900+300)/100
+
+
+@pytest.mark.ckan_config("ckanext.gelsenkirchen.boundaries_file", "")
+def test_without_boundaries_file_a_grid_is_a_gather_error_not_the_demo_boundaries(rsps):
+    """As the configuration reference says: no file, no boundaries. The
+    approximate demo file is not used behind the operator's back."""
+    sx, sy = 7.0, 51.6
+    url = f"{FEEDS}/raster.gpkg"
+    mock(rsps, url, write_gpkg([{"geom": utm_cell(sx, sy), "ags": "05513000",
+                                 "stichtag": "2025-12", "households": 7,
+                                 "down_fn_hh_alle_50": 99.0}]))
+    source = create_source(url)
+    out = run(source)
+    assert len(out["gather_errors"]) == 1, out
+    assert "set ckanext.gelsenkirchen.boundaries_file" in out["gather_errors"][0]
+    assert dataset_of(source) is None
+
+
+def test_grid_against_the_approximate_boundaries_says_so(rsps):
+    sx, sy = _stadtteil_points()["stadtteil-scholven"]
+    url = f"{FEEDS}/raster.gpkg"
+    mock(rsps, url, write_gpkg([{"geom": utm_cell(sx, sy), "ags": "05513000",
+                                 "stichtag": "2025-12", "households": 7,
+                                 "down_fn_hh_alle_50": 99.0}]))
+    out = run(create_source(url))
+    assert any("APPROXIMATE boundaries" in m for m in out["object_messages"]), out
 
 
 def test_corrupt_geopackage_is_a_gather_error_not_a_crash(rsps):

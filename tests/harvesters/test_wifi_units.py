@@ -11,8 +11,9 @@ import pytest
 import requests
 import responses
 
-from ckanext.gelsenkirchen.harvesters import geo, wifi
+from ckanext.gelsenkirchen import geography
 from ckanext.gelsenkirchen.harvesters import http as safe_http
+from ckanext.gelsenkirchen.harvesters import wifi
 from ckanext.gelsenkirchen.harvesters.base import (
     ParseContext,
     drop_check,
@@ -26,9 +27,9 @@ from ckanext.gelsenkirchen.harvesters.source.jsondoc import load_json
 from . import wifi_support as ws
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-BOUNDARIES = geo.Boundaries(json.loads(
-    (ROOT / "ckanext/gelsenkirchen/data/boundaries-approximate.geojson").read_text("utf-8")))
-CONTEXT = ParseContext(city_bbox=geo.expand_bbox(BOUNDARIES.bbox, 1000), boundaries=BOUNDARIES,
+BOUNDARIES = geography.load_boundaries("ckanext.gelsenkirchen:data/boundaries-approximate.geojson")
+CONTEXT = ParseContext(city_bbox=geography.expand_bbox(BOUNDARIES.bbox, 1000),
+                       boundaries=BOUNDARIES,
                        source_name="quelle")
 OPEN = safe_http.Limits(allow_private_addresses=True)
 
@@ -264,11 +265,11 @@ def test_exports_keep_text_verbatim():
 def test_geo_helpers():
     assert BOUNDARIES.lookup(7.09, 51.51) == ("Altstadt", "Mitte")
     assert BOUNDARIES.lookup(0, 0) == ("", "")
-    assert json.loads(geo.spatial_geojson([(7.0, 51.5), (7.1, 51.6)]))["type"] == "Polygon"
-    assert json.loads(geo.spatial_geojson([(7.0, 51.5)]))["type"] == "Point"
+    assert json.loads(geography.spatial_geojson([(7.0, 51.5), (7.1, 51.6)]))["type"] == "Polygon"
+    assert json.loads(geography.spatial_geojson([(7.0, 51.5)]))["type"] == "Point"
     lons, lats = crs.to_wgs84([367900.0], [5708000.0], "EPSG:25832")
     assert 7.0 < lons[0] < 7.2 and 51.4 < lats[0] < 51.6
-    assert geo.resolve_path("ckanext.gelsenkirchen:data/x.geojson").endswith(
+    assert geography.resolve_path("ckanext.gelsenkirchen:data/x.geojson").endswith(
         "ckanext/gelsenkirchen/data/x.geojson")
 
 

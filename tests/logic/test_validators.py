@@ -8,7 +8,7 @@ import pytest
 from ckan.lib.navl.dictization_functions import StopOnError, missing
 from shapely.geometry import shape
 
-from ckanext.gelsenkirchen.logic import areas
+from ckanext.gelsenkirchen import geography
 from ckanext.gelsenkirchen.logic import validators as val
 from ckanext.gelsenkirchen.logic import vocabularies as v
 
@@ -151,12 +151,12 @@ def test_media_type_derived_from_format_and_checked():
 # -- spatial ------------------------------------------------------------------------
 
 def test_areas_are_the_official_list():
-    bezirke = [a for a in areas.AREAS.values() if a.level == "stadtbezirk"]
-    teile = [a for a in areas.AREAS.values() if a.level == "stadtteil"]
+    bezirke = [a for a in geography.AREAS.values() if a.level == "stadtbezirk"]
+    teile = [a for a in geography.AREAS.values() if a.level == "stadtteil"]
     assert len(bezirke) == 5 and len(teile) == 18
-    assert areas.AREAS["stadtteil-bulmke-huellen"].parent == "bezirk-mitte"
-    assert areas.AREAS["stadtteil-resser-mark"].parent == "bezirk-ost"
-    assert areas.AREAS["stadtteil-ueckendorf"].de == "Stadtteil Ückendorf"
+    assert geography.AREAS["stadtteil-bulmke-huellen"].parent == "bezirk-mitte"
+    assert geography.AREAS["stadtteil-resser-mark"].parent == "bezirk-ost"
+    assert geography.AREAS["stadtteil-ueckendorf"].de == "Stadtteil Ückendorf"
     assert {a.parent for a in teile} == {a.code for a in bezirke}
 
 
@@ -202,7 +202,7 @@ def test_derivation_from_spatial_coverage():
     assert data[("political_geocoding_level_uri",)] == \
         "http://dcat-ap.de/def/politicalGeocoding/Level/municipality"
     geom = shape(json.loads(data[("spatial",)]))
-    w, s, e, n = areas.CITY_BBOX
+    w, s, e, n = geography.CITY_BBOX
     assert w <= geom.bounds[0] and geom.bounds[2] <= e and s <= geom.bounds[1] <= n
 
 
@@ -223,21 +223,21 @@ def test_derivation_keeps_harvested_geocoding_and_malformed_spatial():
 
 @pytest.mark.ckan_config("ckanext.gelsenkirchen.boundaries_file", "")
 def test_without_boundaries_file_the_city_bbox():
-    assert areas.geometry_for(["stadtteil-buer"]) == areas.bbox_geometry()
+    assert geography.geometry_for(["stadtteil-buer"]) == geography.bbox_geometry()
 
 
 @pytest.mark.ckan_config("ckanext.gelsenkirchen.boundaries_file",
                          "ckanext.gelsenkirchen:data/boundaries-approximate.geojson")
 def test_shipped_boundaries_are_approximate_and_inside_the_city():
-    b = areas.boundaries()
+    b = geography.boundaries()
     assert b.approximate
-    codes = {c for c, a in areas.AREAS.items() if a.level != "stadt"}
+    codes = {c for c, a in geography.AREAS.items() if a.level != "stadt"}
     assert set(b.geometries) == codes
-    w, s, e, n = areas.CITY_BBOX
+    w, s, e, n = geography.CITY_BBOX
     for geometry in b.geometries.values():
         minx, miny, maxx, maxy = shape(geometry).bounds
         assert w <= minx and maxx <= e and s <= miny and maxy <= n
-    with open(areas._resolve("ckanext.gelsenkirchen:data/boundaries-approximate.geojson"),
+    with open(geography.resolve_path("ckanext.gelsenkirchen:data/boundaries-approximate.geojson"),
               encoding="utf-8") as f:
         data = json.load(f)
     assert "APPROXIMATE" in data["properties"]["title"]

@@ -41,7 +41,7 @@ from ckanext.dcat.utils import resource_uri
 from rdflib import BNode, Literal, Namespace, URIRef
 from rdflib.namespace import RDF, RDFS, SKOS, XSD
 
-from ckanext.gelsenkirchen.logic import areas
+from ckanext.gelsenkirchen import geography
 from ckanext.gelsenkirchen.logic import vocabularies as v
 
 DCATDE = Namespace("http://dcat-ap.de/def/dcatde/")
@@ -108,7 +108,7 @@ class GelsenkirchenDCATAPDEProfile(RDFProfile):
             or v.DEFAULT_CONTRIBUTOR_ID
         self._replace(dataset_ref, DCATDE.contributorID, CleanedURIRef(contributor))
 
-        codes = [c for c in _list(get("spatial_coverage")) if c in areas.AREAS]
+        codes = [c for c in _list(get("spatial_coverage")) if c in geography.AREAS]
         geocoding = get("political_geocoding_uri") or (
             v.CITY_POLITICAL_GEOCODING_URI if codes else None)
         if geocoding:
@@ -119,12 +119,12 @@ class GelsenkirchenDCATAPDEProfile(RDFProfile):
             self._replace(dataset_ref, DCATDE.politicalGeocodingLevelURI, CleanedURIRef(level))
         if codes:
             self._replace(dataset_ref, DCATDE.geocodingDescription,
-                          Literal(areas.describe(codes, "de"), lang="de"))
+                          Literal(geography.describe(codes, "de"), lang="de"))
             g.add((dataset_ref, DCATDE.geocodingDescription,
-                   Literal(areas.describe(codes, "en"), lang="en")))
+                   Literal(geography.describe(codes, "en"), lang="en")))
             for location in g.objects(dataset_ref, DCT.spatial):
-                g.add((location, SKOS.prefLabel, Literal(areas.describe(codes, "de"), lang="de")))
-                if areas.boundaries().approximate:
+                g.add((location, SKOS.prefLabel, Literal(geography.describe(codes, "de"), lang="de")))
+                if geography.boundaries().approximate:
                     g.add((location, RDFS.comment, Literal(
                         "Angenäherte Geometrie (Demo-Daten), keine amtliche Grenze. "
                         "Approximate geometry (demo data), not an official boundary.")))
@@ -401,7 +401,7 @@ class GelsenkirchenDCATAPDEProfile(RDFProfile):
     def _parse_coverage(self, dataset_ref: Any, geocoding: str | None) -> list[str]:
         if geocoding != v.CITY_POLITICAL_GEOCODING_URI:
             return []
-        labels = {a.de: code for code, a in areas.AREAS.items()}
+        labels = {a.de: code for code, a in geography.AREAS.items()}
         description = ""
         for literal in self.g.objects(dataset_ref, DCATDE.geocodingDescription):
             if getattr(literal, "language", None) in (None, "de"):
@@ -409,7 +409,7 @@ class GelsenkirchenDCATAPDEProfile(RDFProfile):
                 break
         names = description.removeprefix("Gelsenkirchen:").split(",")
         codes = [labels[n.strip()] for n in names if n.strip() in labels]
-        return areas.normalize_codes(codes) or [areas.CITY]
+        return geography.normalize_codes(codes) or [geography.CITY]
 
     def _read_extension(self, subject: Any, out: dict[str, Any],
                         fields: list[tuple[str, str]]) -> None:

@@ -51,8 +51,8 @@ from typing import Any
 
 from ckanext.harvest.harvesters.base import HarvesterBase
 
+from ckanext.gelsenkirchen import geography
 from ckanext.gelsenkirchen.harvesters import config as config_rules
-from ckanext.gelsenkirchen.harvesters import geo
 from ckanext.gelsenkirchen.harvesters import http as safe_http
 from ckanext.gelsenkirchen.harvesters.config import BASE_CONFIG_KEYS, ConfigError, ConfigKey
 from ckanext.gelsenkirchen.harvesters.report import Report
@@ -110,8 +110,8 @@ class Snapshot:
 @dataclasses.dataclass
 class ParseContext:
     """What parsing needs from the site: the accepted area and boundaries."""
-    city_bbox: tuple[float, float, float, float] = geo.DEFAULT_CITY_BBOX
-    boundaries: geo.Boundaries | None = None
+    city_bbox: tuple[float, float, float, float] = geography.CITY_BBOX
+    boundaries: geography.Boundaries = dataclasses.field(default_factory=geography.Boundaries)
     source_name: str = ""  # the harvest source's name, for provenance columns
 
 
@@ -636,15 +636,9 @@ class SnapshotHarvester(HarvesterBase):
         return f"gelsenkirchen-harvest:{source.id}"
 
     def _parse_context(self, cfg: dict[str, Any], source: Any) -> ParseContext:
-        name = self._source_name(source)
-        if cfg.get("bbox"):
-            import ckan.plugins.toolkit as tk
-            margin = float(tk.config.get("ckanext.gelsenkirchen.harvest.bbox_margin_m") or 0)
-            bbox = geo.expand_bbox(geo.parse_bbox(cfg["bbox"]), margin)
-        else:
-            bbox = geo.city_bbox_from_config()
-        return ParseContext(city_bbox=bbox, boundaries=geo.boundaries_from_config(),
-                            source_name=name)
+        return ParseContext(city_bbox=geography.accepted_area(cfg.get("bbox")),
+                            boundaries=geography.boundaries(),
+                            source_name=self._source_name(source))
 
     def _current_object(self, source_id: str, exclude: str | None = None) -> Any:
         from ckan import model

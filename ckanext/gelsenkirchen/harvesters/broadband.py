@@ -20,15 +20,14 @@ from __future__ import annotations
 
 import datetime
 import decimal
-import functools
 import json
 import logging
-import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ckanext.gelsenkirchen import geography
 from ckanext.gelsenkirchen.harvesters import broadband_formats as bf
-from ckanext.gelsenkirchen.harvesters import config, geo
+from ckanext.gelsenkirchen.harvesters import config
 from ckanext.gelsenkirchen.harvesters.base import (
     Download,
     ParseContext,
@@ -46,7 +45,6 @@ from ckanext.gelsenkirchen.harvesters.config import (
 )
 from ckanext.gelsenkirchen.harvesters.report import Report
 from ckanext.gelsenkirchen.harvesters.source import ParseError, formats, paging
-from ckanext.gelsenkirchen.harvesters.source.jsondoc import load_json
 
 log = logging.getLogger(__name__)
 
@@ -279,26 +277,6 @@ def _clean_value(value: Any) -> Any:
     return value
 
 
-@functools.lru_cache(maxsize=4)
-def _boundaries(path: str, mtime: float) -> tuple[list[bf.Boundary], bool]:
-    with open(path, "rb") as handle:
-        doc = load_json(handle.read())
-    approximate = bool((doc.get("properties") or {}).get("approximate"))
-    return bf.load_boundaries(doc, "stadtteil"), approximate
-
-
-def boundaries_path() -> str | None:
-    """``ckanext.gelsenkirchen.boundaries_file`` or the shipped approximate file."""
-    import ckan.plugins.toolkit as tk
-
-    path = geo.resolve_path(tk.config.get("ckanext.gelsenkirchen.boundaries_file") or "")
-    if not path:
-        default = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data",
-                               "boundaries-approximate.geojson")
-        path = default if os.path.exists(default) else None
-    return os.path.abspath(path) if path else None
-
-
 # ---------------------------------------------------------------- the plugin
 
 class BroadbandCoverageHarvester(SnapshotHarvester):
@@ -364,10 +342,14 @@ class BroadbandCoverageHarvester(SnapshotHarvester):
         elif fmt == "xlsx":
             result = bf.read_xlsx(body, opts)
         else:  # gpkg
+            stadtteile = context.boundaries.of_level("stadtteil")
+            if not stadtteile:
+                raise ParseError(
+                    "a grid is aggregated to the Stadtteile of the boundaries file: set "
+                    "ckanext.gelsenkirchen.boundaries_file (there are no boundaries without it)")
             grid, parsed = bf.read_geopackage(body, opts)
-            boundaries, approximate = self.boundaries()
-            result = bf.aggregate_grid(grid, parsed, boundaries, opts)
-            if approximate:
+            result = bf.aggregate_grid(grid, parsed, stadtteile, opts)
+            if context.boundaries.approximate:
                 result.notes.append(
                     "Stadtteil figures were computed against APPROXIMATE boundaries (set "
                     "ckanext.gelsenkirchen.boundaries_file to the official ones)")
@@ -396,18 +378,6 @@ class BroadbandCoverageHarvester(SnapshotHarvester):
                   and opts.arcgis_format == "json" else formats.resource_format(fmt),
                   "attribution": opts.attribution, "reference_dates": dates,
                   "geometries": _geometries_json(geometries)})
-
-    def boundaries(self) -> tuple[list[bf.Boundary], bool]:
-        """The Stadtteile of the boundaries file, and whether the file says
-        it is approximate."""
-        path = boundaries_path()
-        if not path:
-            raise ParseError(
-                "a grid needs Stadtteil boundaries: set ckanext.gelsenkirchen.boundaries_file")
-        try:
-            return _boundaries(path, os.path.getmtime(path))
-        except OSError as error:
-            raise ParseError(f"boundaries file {path}: {error}") from None
 
     # -- history, guard, files, fields ----------------------------------------
 
@@ -486,7 +456,7 @@ class BroadbandCoverageHarvester(SnapshotHarvester):
             except ValueError:
                 continue
             points += [(minx, miny), (maxx, maxy)]
-        spatial = geo.spatial_geojson(points)
+        spatial = geography.spatial_geojson(points)
         if spatial:
             fields["spatial"] = spatial
         return fields

@@ -39,6 +39,7 @@ from pyproj import CRS
 from shapely.geometry import mapping, shape
 from shapely.validation import explain_validity, make_valid
 
+from ckanext.gelsenkirchen.geography import CITY_AGS, CITY_NAME, Boundary
 from ckanext.gelsenkirchen.harvesters.report import Skipped
 from ckanext.gelsenkirchen.harvesters.source import ParseError, crs
 from ckanext.gelsenkirchen.harvesters.source.jsondoc import (
@@ -94,8 +95,6 @@ for _name in CANONICAL_FIELDS:
 NUMBER_FIELDS: frozenset[str] = frozenset((*MEASURES, *COUNT_FIELDS, "households"))
 
 LEVELS: tuple[str, ...] = ("stadt", "stadtbezirk", "stadtteil", "grid")
-CITY_AGS = "05513000"
-CITY_NAME = "Gelsenkirchen"
 DEFAULT_ATTRIBUTION = ("Datenquelle: Breitbandatlas | Gigabit-Grundbuch der "
                        "Bundesnetzagentur")
 FORMATS: tuple[str, ...] = ("geojson", "ogcapi", "wfs", "arcgis", "csv", "xlsx", "gpkg")
@@ -760,47 +759,6 @@ def _read_geopackage(con: sqlite3.Connection, opts: BroadbandOptions
 # Boundaries and aggregation
 # --------------------------------------------------------------------------
 
-@dataclass
-class Boundary:
-    area_id: str
-    name: str
-    level: str
-    geometry: Any  # WGS84
-
-
-def load_boundaries(data: bytes | str | Mapping, level: str = "stadtteil") -> list[Boundary]:
-    """Areas of one level from the boundaries GeoJSON (Stadtbezirke and
-    Stadtteile of Gelsenkirchen). Levels and ids are read from the usual
-    property names (``level``/``type``/``ebene``, ``id``/``key``/``nummer``,
-    ``name``)."""
-    doc = data if isinstance(data, Mapping) else load_json(data)
-    if not isinstance(doc, Mapping) or not isinstance(doc.get("features"), list):
-        raise ParseError("boundaries file is not a GeoJSON FeatureCollection")
-    doc_crs = crs.geojson_crs(doc)
-    found = []
-    for index, feature in enumerate(doc["features"], start=1):
-        props = {k.lower(): v for k, v in (feature.get("properties") or {}).items()}
-        feature_level = next((str(props[k]).lower() for k in (
-            "level", "area_level", "type", "ebene", "kind", "typ") if props.get(k)), None)
-        if feature_level is None or level not in feature_level.replace(" ", ""):
-            continue
-        ident = next((props[k] for k in (
-            "area_id", "id", "key", "nummer", "nr", "code", "schluessel") if props.get(k)),
-            feature.get("id") or index)
-        name = next((props[k] for k in ("name", "area_name", "bezeichnung") if props.get(k)),
-                    str(ident))
-        geometry = feature.get("geometry")
-        if not geometry:
-            continue
-        geom = crs.reproject(shape(geometry), doc_crs)
-        if not geom.is_valid:
-            geom = make_valid(geom)
-        found.append(Boundary(str(ident), str(name), level, geom))
-    if not found:
-        raise ParseError(f"boundaries file has no area of level {level!r}")
-    return found
-
-
 def weighted_mean(values: np.ndarray, weights: np.ndarray) -> float | None:
     """Mean of the non-missing values weighted by ``weights``; None when no
     value (or no weight) is present."""
@@ -827,8 +785,9 @@ def _aggregate_arrays(indices: np.ndarray, grid: GridCells) -> tuple[dict, float
 
 def aggregate_grid(grid: GridCells, parsed: ParseResult, boundaries: list[Boundary],
                    opts: BroadbandOptions) -> ParseResult:
-    """Aggregate grid cells of the city (``ags``) to Stadtteile (cell
-    centroid in polygon) and to the whole city, per reference date.
+    """Aggregate grid cells of the city (``ags``) to the Stadtteile of
+    ``boundaries`` (cell centroid in polygon; geography.py) and to the whole
+    city, per reference date.
 
     Households weight each cell where household counts exist; where a
     Stadtteil has none, every cell counts once. Cells of the city whose
@@ -859,7 +818,7 @@ def aggregate_grid(grid: GridCells, parsed: ParseResult, boundaries: list[Bounda
                 continue
             measures, households, counts = _aggregate_arrays(cells, grid)
             result.records.append(AreaRecord(
-                area_id=boundary.area_id, area_name=boundary.name, area_level="stadtteil",
+                area_id=boundary.code, area_name=boundary.name, area_level="stadtteil",
                 reference_date=date, households=households, measures=measures, counts=counts,
                 geometry=boundary.geometry, aggregated_from=len(cells), ags=opts.ags))
         cells = np.nonzero(of_date)[0]

@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from ckanext.gelsenkirchen.harvesters import geo
+from ckanext.gelsenkirchen import geography
 from ckanext.gelsenkirchen.harvesters.source import crs as source_crs
 from ckanext.gelsenkirchen.harvesters.source.numbers import DECIMAL_RULES
 from ckanext.gelsenkirchen.harvesters.source.text import DELIMITERS
@@ -124,7 +124,7 @@ def check_crs(key: str, value: Any) -> None:
 
 def check_bbox(key: str, value: Any) -> None:
     try:
-        geo.parse_bbox(value)
+        geography.parse_bbox(value)
     except ValueError as error:
         raise ConfigError(f'"{key}": {error}') from None
 

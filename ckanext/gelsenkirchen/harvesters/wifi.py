@@ -29,7 +29,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from ckanext.gelsenkirchen.harvesters import geo
+from ckanext.gelsenkirchen import geography
 from ckanext.gelsenkirchen.harvesters.base import (
     Download,
     ParseContext,
@@ -344,7 +344,7 @@ class Mapper:
                 report.skip("unparseable coordinates: reprojection failed", row=number,
                             feature_id=row["id"])
                 continue
-            if not geo.in_bbox(lon, lat, bbox):
+            if not geography.in_bbox(lon, lat, bbox):
                 report.skip(f"outside the city area: {lat:.5f} N, {lon:.5f} E "
                             f"(coordinates in {self.crs})", row=number, feature_id=row["id"])
                 continue
@@ -398,23 +398,25 @@ class Mapper:
         }
 
     def _areas(self, rows: list[dict[str, Any]]) -> None:
+        """Stadtteil by point in polygon where the source has none; the
+        Stadtbezirk of a known Stadtteil from the city's areas."""
         boundaries = self.context.boundaries
         missing = [r for r in rows if not r["stadtteil"]]
-        if boundaries is not None:
+        if not boundaries.empty:
             found = boundaries.lookup_many([(r["longitude"], r["latitude"]) for r in missing])
             for row, (stadtteil, bezirk) in zip(missing, found, strict=True):
                 row["stadtteil"] = stadtteil
                 row["stadtbezirk"] = row["stadtbezirk"] or bezirk
-            for row in rows:
-                if row["stadtteil"] and not row["stadtbezirk"]:
-                    row["stadtbezirk"] = boundaries.bezirk_of(row["stadtteil"])
             if missing:
                 self.report.count("Stadtteil by point in polygon",
                                   sum(1 for r in missing if r["stadtteil"]))
+        for row in rows:
+            if row["stadtteil"] and not row["stadtbezirk"]:
+                row["stadtbezirk"] = geography.bezirk_of(row["stadtteil"])
         without = sum(1 for r in rows if not r["stadtteil"])
         if without:
             self.report.count("without Stadtteil", without)
-            if boundaries is None:
+            if boundaries.empty:
                 self.report.warn("no boundaries file configured (ckanext.gelsenkirchen."
                                  f"boundaries_file): {without} rows stay without Stadtteil")
 
@@ -616,7 +618,7 @@ class WifiHotspotHarvester(SnapshotHarvester):
     def dataset_fields(self, snapshot: Snapshot, cfg: dict[str, Any]) -> dict[str, Any]:
         """The derived read-only fields of the wifi-hotspots schema."""
         figures = summarize(snapshot.rows)
-        spatial = geo.spatial_geojson(figures.pop("points"))
+        spatial = geography.spatial_geojson(figures.pop("points"))
         fields = {
             "hotspot_count": figures["count"],
             "access_point_count": figures["access_points"],
@@ -642,9 +644,5 @@ class WifiHotspotHarvester(SnapshotHarvester):
 
 
 def known_stadtteile(names: list[str]) -> list[str]:
-    """Stadtteil names the schema knows (others are counted in the report)."""
-    try:
-        from ckanext.gelsenkirchen.logic import areas
-    except ImportError:
-        return names
-    return [n for n in names if f"stadtteil-{areas.slug(n)}" in areas.AREAS]
+    """The names of Stadtteile the city has (others are left out)."""
+    return [n for n in names if geography.stadtteil_code(n)]

@@ -1,1 +1,1 @@
-"""Logic (controlled vocabularies, areas, validators) of ckanext-gelsenkirchen."""
+"""Logic (controlled vocabularies, validators, search index fields) of ckanext-gelsenkirchen."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ckanext.gelsenkirchen.logic import areas
+from ckanext.gelsenkirchen import geography
 from ckanext.gelsenkirchen.logic import template_helpers as th
 from ckanext.gelsenkirchen.logic import vocabularies as v
 from ckanext.gelsenkirchen.logic.messages import current_lang
@@ -54,12 +54,12 @@ def before_dataset_index(pkg_dict: dict[str, Any]) -> dict[str, Any]:
         term = v.term_from_value(v.THEMES, value)
         if term:
             themes.append(term.code)
-    codes = areas.facet_codes([c for c in _list(validated.get("spatial_coverage"))
-                               if c in areas.AREAS])
+    codes = geography.facet_codes([c for c in _list(validated.get("spatial_coverage"))
+                               if c in geography.AREAS])
     if themes:
         pkg_dict[THEME_FIELD] = themes
-    districts = [c for c in codes if areas.AREAS[c].level in ("stadt", "stadtbezirk")]
-    quarters = [c for c in codes if areas.AREAS[c].level == "stadtteil"]
+    districts = [c for c in codes if geography.AREAS[c].level in ("stadt", "stadtbezirk")]
+    quarters = [c for c in codes if geography.AREAS[c].level == "stadtteil"]
     if districts:
         pkg_dict[DISTRICT_FIELD] = districts
     if quarters:

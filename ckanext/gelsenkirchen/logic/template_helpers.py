@@ -2,13 +2,13 @@
 
 The ``gelsenkirchen_*_choices`` helpers feed the ``choices_helper`` of the
 scheming fields, so the form choices come from the same code lists as the
-validators (``logic/vocabularies.py``, ``logic/areas.py``).
+validators (``logic/vocabularies.py``, ``geography.py``).
 """
 from __future__ import annotations
 
 from typing import Any
 
-from ckanext.gelsenkirchen.logic import areas
+from ckanext.gelsenkirchen import geography
 from ckanext.gelsenkirchen.logic import vocabularies as v
 from ckanext.gelsenkirchen.logic.messages import current_lang
 from ckanext.gelsenkirchen.logic.validators import gelsenkirchen_json_output
@@ -79,10 +79,10 @@ def gelsenkirchen_hash_algorithm_choices(
 
 def gelsenkirchen_area_choices(field: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     out = []
-    for area in areas.AREAS.values():
+    for area in geography.AREAS.values():
         de, en = area.de, area.en
         if area.parent:
-            parent = areas.AREAS[area.parent]
+            parent = geography.AREAS[area.parent]
             de, en = f"{de} ({parent.de})", f"{en} ({parent.en})"
         out.append({"value": area.code, "label": _bilingual(de, en)})
     return out
@@ -99,7 +99,7 @@ def gelsenkirchen_speed_class_choices(
 
 def gelsenkirchen_boundaries_approximate() -> bool:
     """True when the configured boundaries are the approximate demo set."""
-    return areas.boundaries().approximate
+    return geography.boundaries().approximate
 
 
 def gelsenkirchen_license_label(value: str | None, lang: str | None = None) -> str:
@@ -139,7 +139,7 @@ def gelsenkirchen_facet_label(facet: str, value: str, lang: str | None = None) -
         term = v.term_from_value(v.THEMES, value)
         return term.label("en" if en else "de") if term else None
     if facet in ("vocab_gk_district", "vocab_gk_quarter"):
-        area = areas.AREAS.get(value)
+        area = geography.AREAS.get(value)
         return area.label("en" if en else "de") if area else None
     if facet == "license_id":
         lic = v.license_from_value(value)

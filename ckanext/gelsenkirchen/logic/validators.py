@@ -21,7 +21,8 @@ import ckan.plugins.toolkit as tk
 from ckan import authz
 from ckan.lib.navl.dictization_functions import Missing, StopOnError
 
-from . import areas
+from ckanext.gelsenkirchen import geography
+
 from . import vocabularies as v
 from .messages import _
 
@@ -190,7 +191,7 @@ def gelsenkirchen_dataset_spatial(key: Any, data: dict[Any, Any],
     cov_key, sp_key = ("spatial_coverage",), ("spatial",)
     pg_key, lvl_key = ("political_geocoding_uri",), ("political_geocoding_level_uri",)
     codes = _as_list(data.get(cov_key))
-    if any(code not in areas.AREAS for code in codes):
+    if any(code not in geography.AREAS for code in codes):
         return  # gelsenkirchen_spatial_coverage reports the unknown value
     given_spatial = data.get(sp_key)
     if not codes:
@@ -199,14 +200,14 @@ def gelsenkirchen_dataset_spatial(key: Any, data: dict[Any, Any],
                 data[pg_key] = v.CITY_POLITICAL_GEOCODING_URI
                 data[lvl_key] = v.CITY_POLITICAL_GEOCODING_LEVEL_URI
             return
-        codes = [areas.CITY]
-    codes = areas.normalize_codes(codes)
+        codes = [geography.CITY]
+    codes = geography.normalize_codes(codes)
     data[cov_key] = codes
     data[pg_key] = v.CITY_POLITICAL_GEOCODING_URI
     data[lvl_key] = v.CITY_POLITICAL_GEOCODING_LEVEL_URI
     if not _empty(given_spatial) and _geometry_or_none(given_spatial) is None:
         return  # keep the malformed value: gelsenkirchen_spatial_geojson reports it
-    data[sp_key] = json.dumps(areas.geometry_for(codes))
+    data[sp_key] = json.dumps(geography.geometry_for(codes))
 
 
 # -- simple values -------------------------------------------------------------
@@ -391,9 +392,9 @@ def gelsenkirchen_spatial_coverage(value: Any, context: dict[str, Any]) -> Any:
         return value
     codes = _as_list(value)
     for code in codes:
-        if code not in areas.AREAS:
+        if code not in geography.AREAS:
             raise tk.Invalid(_("Unknown Stadtbezirk or Stadtteil: {value}.", value=code))
-    return json.dumps(areas.normalize_codes(codes))
+    return json.dumps(geography.normalize_codes(codes))
 
 
 def _geometry_or_none(value: Any) -> dict[str, Any] | None:
@@ -409,7 +410,7 @@ def _geometry_or_none(value: Any) -> dict[str, Any] | None:
         return None
     if shp.is_empty or not shp.is_valid:
         return None
-    w, s, e, n = areas.CITY_BBOX
+    w, s, e, n = geography.CITY_BBOX
     minx, miny, maxx, maxy = shp.bounds
     margin = 0.05
     if minx < w - margin or maxx > e + margin or miny < s - margin or maxy > n + margin:
@@ -530,8 +531,8 @@ def gelsenkirchen_stadtteile(value: Any, context: dict[str, Any]) -> Any:
         return value
     out: list[str] = []
     for item in _as_list(value):
-        code = item if item in areas.AREAS else f"stadtteil-{areas.slug(item)}"
-        if code not in areas.AREAS or areas.AREAS[code].level != "stadtteil":
+        code = item if item in geography.AREAS else f"stadtteil-{geography.slug(item)}"
+        if code not in geography.AREAS or geography.AREAS[code].level != "stadtteil":
             raise tk.Invalid(_("Unknown Stadtteil: {value}.", value=item))
         if code not in out:
             out.append(code)

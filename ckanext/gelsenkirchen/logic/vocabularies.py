@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from ckanext.gelsenkirchen.geography import CITY_AGS
+
 EU_AUTHORITY = "http://publications.europa.eu/resource/authority/"
 THEME_SCHEME = EU_AUTHORITY + "data-theme"
 FREQUENCY_SCHEME = EU_AUTHORITY + "frequency"
@@ -28,8 +30,6 @@ HVD_CATEGORY_SCHEME = "http://data.europa.eu/bna/asd487ae75"
 HVD_LEGISLATION = "http://data.europa.eu/eli/reg_impl/2023/138/oj"
 IANA_MEDIA_TYPES = "https://www.iana.org/assignments/media-types/"
 
-#: Gelsenkirchen: Amtlicher Gemeindeschlüssel (AGS) 05513000.
-CITY_AGS = "05513000"
 CITY_POLITICAL_GEOCODING_URI = POLITICAL_GEOCODING + "municipalityKey/" + CITY_AGS
 #: The dcat-ap.de vocabulary of geocoding levels
 #: (https://www.dcat-ap.de/def/politicalGeocoding/Level/).
