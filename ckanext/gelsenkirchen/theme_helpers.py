@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 import ckan.plugins.toolkit as tk
 from markupsafe import Markup, escape
 
+from ckanext.gelsenkirchen import dataset_types
 from ckanext.gelsenkirchen.harvesters.source.numbers import parse_number
 
 log = logging.getLogger(__name__)
@@ -34,8 +35,8 @@ __all__ = [
     "gelsenkirchen_theme_label",
 ]
 
-WIFI_TYPE = "wifi-hotspots"
-BROADBAND_TYPE = "broadband-coverage"
+WIFI_TYPE = dataset_types.WIFI
+BROADBAND_TYPE = dataset_types.BROADBAND
 
 # Derived dataset fields written by the harvesters (schemas/wifi_hotspots.yaml,
 # schemas/broadband_coverage.yaml). The first name present wins.
@@ -73,19 +74,18 @@ def _marked_for_translation() -> None:  # pragma: no cover - only read by the ex
 
 # Broadband indicators: key -> (label, DataStore/GeoJSON column candidates).
 BROADBAND_INDICATORS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "50": ("Households with at least 50 Mbit/s",
-           ("down_fn_hh_alle_50", "households_50mbit_share")),
-    "1000": ("Households with at least 1 Gbit/s",
-             ("down_fn_hh_alle_1000", "households_1gbit_share")),
+    "50": ("Households with at least 50 Mbit/s", (dataset_types.measure("alle", 50),)),
+    "1000": ("Households with at least 1 Gbit/s", (dataset_types.measure("alle", 1000),)),
     # FTTH/B at any speed: the lowest speed class present, as the broadband
     # harvester derives households_ftth_share
     "ftthb": ("Households with FTTH/B",
-              tuple(f"down_fn_hh_ftthb_{s}" for s in (10, 16, 30, 50, 100, 200, 400, 1000))),
+              tuple(dataset_types.measure("ftthb", s) for s in dataset_types.SPEEDS)),
 }
-_BB_AREA_COLUMNS = ("stadtteil", "area_name", "area", "name")
-_BB_DATE_COLUMNS = ("reference_date", "datenstand", "date")
-_BB_LEVEL_COLUMNS = ("area_type", "area_level", "level")
-_CITY_LEVELS = {"city", "stadt", "gemeinde", "municipality"}
+# the columns the broadband harvester publishes (dataset_types.BROADBAND_COLUMNS)
+_BB_AREA_COLUMNS = (dataset_types.AREA_NAME,)
+_BB_DATE_COLUMNS = (dataset_types.REFERENCE_DATE,)
+_BB_LEVEL_COLUMNS = (dataset_types.AREA_LEVEL,)
+_CITY_LEVELS = {dataset_types.CITY_LEVEL}
 
 _cache: dict[Any, tuple[float, Any]] = {}
 _cache_lock = threading.Lock()
@@ -376,7 +376,8 @@ def gelsenkirchen_broadband_page(pkg: dict, indicator: str = "") -> dict:
     of_latest = [r for r in rows if str(r.get(cols["date"]))[:10] == latest and not is_city(r)]
     # per Stadtteil where the data has that level (not Stadtbezirke or grid cells)
     latest_rows = [r for r in of_latest
-                   if str(r.get(cols["level"]) or "").lower() == "stadtteil"] or of_latest
+                   if str(r.get(cols["level"]) or "").lower() == dataset_types.STADTTEIL_LEVEL
+                   ] or of_latest
     out["rows"] = sorted(
         ({"area": str(r.get(cols["area"]) or ""),
           **{k: _number(r.get(col)) for k, col in cols["indicators"].items()}}

@@ -17,8 +17,7 @@ from ckan.tests import factories
 from ckanext.harvest.model import HarvestObject
 from openpyxl import Workbook
 
-from ckanext.gelsenkirchen import geography
-from ckanext.gelsenkirchen.harvesters import broadband
+from ckanext.gelsenkirchen import dataset_types, geography
 
 from . import support
 from .support import dataset_of, field, file_of, mock
@@ -80,7 +79,7 @@ def pct(row: dict, name: str) -> float:
 
 
 def figures(dataset: dict) -> dict:
-    names = broadband.SCHEMA_FIELDS.values()
+    names = [f["field_name"] for f in dataset_types.type_fields(dataset_types.BROADBAND)]
     return {n: field(dataset, n) for n in names if field(dataset, n) is not None}
 
 

@@ -41,7 +41,7 @@ from ckanext.dcat.utils import resource_uri
 from rdflib import BNode, Literal, Namespace, URIRef
 from rdflib.namespace import RDF, RDFS, SKOS, XSD
 
-from ckanext.gelsenkirchen import geography
+from ckanext.gelsenkirchen import dataset_types, geography
 from ckanext.gelsenkirchen.logic import vocabularies as v
 
 DCATDE = Namespace("http://dcat-ap.de/def/dcatde/")
@@ -50,25 +50,17 @@ DEFAULT_PUBLISHER_NAME_OPTION = "ckanext.gelsenkirchen.default_publisher_name"
 DEFAULT_PUBLISHER_URL_OPTION = "ckanext.gelsenkirchen.default_publisher_url"
 CONTRIBUTOR_ID_OPTION = "ckanext.gelsenkirchen.contributor_id"
 
-#: (field, datatype) of the type-specific figures, published as gk:<camelCase>.
-EXTENSION_FIELDS: dict[str, list[tuple[str, str]]] = {
-    "wifi-hotspots": [
-        ("hotspot_count", "int"), ("access_point_count", "int"), ("operators", "list"),
-        ("ssids", "list"), ("stadtteile_covered", "list"), ("fibre_backhaul_share", "decimal"),
-        ("status_counts", "json"),
-    ],
-    "broadband-coverage": [
-        ("reference_date", "date"), ("source_attribution", "text"), ("speed_classes", "list"),
-        ("households_50mbit_share", "decimal"), ("households_1gbit_share", "decimal"),
-        ("households_ftth_share", "decimal"),
-        ("schools_connected", "int"), ("schools_total", "int"),
-        ("hospitals_connected", "int"), ("hospitals_total", "int"),
-        ("business_parks_connected", "int"), ("business_parks_total", "int"),
-    ],
-}
-PROVENANCE_FIELDS = [("provenance_source_url", "text"), ("provenance_harvest_source", "text"),
-                     ("provenance_harvested_at", "datetime"),
-                     ("provenance_content_hash", "text")]
+def extension_fields(dataset_type: str) -> list[tuple[str, str]]:
+    """(field, kind) of the figures ``dataset_type`` adds to the general
+    dataset, published as gk:<camelCase>; read from its scheming YAML."""
+    return [(f["field_name"], dataset_types.field_kind(f))
+            for f in dataset_types.type_fields(dataset_type)]
+
+
+def provenance_fields() -> list[tuple[str, str]]:
+    """(field, kind) of the harvest provenance fields."""
+    return [(f["field_name"], dataset_types.field_kind(f))
+            for f in dataset_types.provenance_fields()]
 
 
 def portal_namespace() -> Namespace:
@@ -220,10 +212,10 @@ class GelsenkirchenDCATAPDEProfile(RDFProfile):
         if dataset_dict.get("provenance_harvested_at"):
             text += f", zuletzt am {dataset_dict['provenance_harvested_at']}"
         self.g.add((dataset_ref, DCT.provenance, Literal(text + ".", lang="de")))
-        self._write_extension(dataset_ref, dataset_dict, PROVENANCE_FIELDS)
+        self._write_extension(dataset_ref, dataset_dict, provenance_fields())
 
     def _extension_fields(self, dataset_dict: dict[str, Any], dataset_ref: Any) -> None:
-        fields = EXTENSION_FIELDS.get(dataset_dict.get("type") or "dataset")
+        fields = extension_fields(dataset_dict.get("type") or dataset_types.DATASET)
         if not fields:
             return
         gk = portal_namespace()
@@ -386,10 +378,11 @@ class GelsenkirchenDCATAPDEProfile(RDFProfile):
 
         gk = portal_namespace()
         dataset_type = self._object_value(dataset_ref, gk.datasetType)
-        if dataset_type in EXTENSION_FIELDS:
+        fields = extension_fields(dataset_type) if dataset_type else []
+        if fields:
             out["type"] = dataset_type
-            self._read_extension(dataset_ref, out, EXTENSION_FIELDS[dataset_type])
-        self._read_extension(dataset_ref, out, PROVENANCE_FIELDS)
+            self._read_extension(dataset_ref, out, fields)
+        self._read_extension(dataset_ref, out, provenance_fields())
 
         for resource_dict in out.get("resources", []):
             self._parse_distribution(resource_dict, dataset_license)

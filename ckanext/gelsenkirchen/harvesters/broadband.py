@@ -25,7 +25,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ckanext.gelsenkirchen import geography
+from ckanext.gelsenkirchen import dataset_types, geography
 from ckanext.gelsenkirchen.harvesters import broadband_formats as bf
 from ckanext.gelsenkirchen.harvesters import config
 from ckanext.gelsenkirchen.harvesters.base import (
@@ -49,50 +49,8 @@ from ckanext.gelsenkirchen.harvesters.source import ParseError, formats, paging
 log = logging.getLogger(__name__)
 
 
-_SPEED_LABEL = {10: "10 Mbit/s", 16: "16 Mbit/s", 30: "30 Mbit/s", 50: "50 Mbit/s",
-                100: "100 Mbit/s", 200: "200 Mbit/s", 400: "400 Mbit/s", 1000: "1 Gbit/s"}
-_TECH_LABEL = {"alle": "alle Technologien", "ftthb": "FTTH/B", "ftth": "FTTH", "fttb": "FTTB",
-               "fttc": "FTTC/VDSL", "hfc": "HFC (Kabel)", "sonst": "sonstige"}
-_COUNT_LABEL = {
-    "schools_fibre": "Schulen mit Glasfaser", "schools_no_fibre": "Schulen ohne Glasfaser",
-    "hospitals_fibre": "Krankenhäuser mit Glasfaser",
-    "hospitals_no_fibre": "Krankenhäuser ohne Glasfaser",
-    "business_parks_fibre": "Gewerbegebiete mit Glasfaser",
-    "business_parks_no_fibre": "Gewerbegebiete ohne Glasfaser",
-}
-
-
-def _measure_info(name: str) -> dict[str, str]:
-    tech, speed = name[len(bf.MEASURE_PREFIX):].rsplit("_", 1)
-    return {"label": f"Haushalte ≥ {_SPEED_LABEL[int(speed)]}, {_TECH_LABEL[tech]} (%)",
-            "notes": f"Anteil der Haushalte mit mindestens {_SPEED_LABEL[int(speed)]} im "
-                     f"Download über Festnetz ({_TECH_LABEL[tech]}), Breitbandatlas-Attribut "
-                     f"{name}"}
-
-
-FIELDS: list[dict[str, Any]] = [
-    {"id": "id", "type": "text", "info": {"label": "ID", "notes": "Gebiet und Datenstand"}},
-    {"id": "area_id", "type": "text", "info": {"label": "Gebietskennung"}},
-    {"id": "area_name", "type": "text", "info": {"label": "Gebiet"}},
-    {"id": "area_level", "type": "text", "info": {
-        "label": "Ebene", "notes": "stadt, stadtbezirk, stadtteil oder grid"}},
-    {"id": "reference_date", "type": "date", "info": {"label": "Datenstand"}},
-    {"id": "households", "type": "int", "info": {"label": "Haushalte"}},
-    *({"id": name, "type": "numeric", "info": _measure_info(name)} for name in bf.MEASURES),
-    *({"id": name, "type": "int", "info": {"label": _COUNT_LABEL[name]}}
-      for name in bf.COUNT_FIELDS),
-    {"id": "aggregated_from", "type": "int", "info": {
-        "label": "Aggregiert aus", "notes": "Zahl der Rasterzellen bzw. Gebiete, aus denen die "
-                                            "Zeile berechnet wurde (leer: Wert der Quelle)"}},
-]
-COLUMNS = [f["id"] for f in FIELDS]
-#: Properties of the map file (GeoJSON): the figures a map shows; the CSV
-#: file and the DataStore table have every technology.
-MAP_COLUMNS = frozenset(
-    ["area_id", "area_name", "area_level", "reference_date", "households", "aggregated_from",
-     *(f"{bf.MEASURE_PREFIX}{tech}_{speed}" for tech in ("alle", "ftthb") for speed in bf.SPEEDS),
-     *bf.COUNT_FIELDS])
-_INT_COLUMNS = {f["id"] for f in FIELDS if f["type"] == "int"}
+COLUMNS = [f["id"] for f in dataset_types.BROADBAND_COLUMNS]
+_INT_COLUMNS = {f["id"] for f in dataset_types.BROADBAND_COLUMNS if f["type"] == "int"}
 
 
 # ---------------------------------------------------------------- configuration
@@ -209,7 +167,8 @@ def rows_geojson(rows: Sequence[dict[str, Any]], geometries: dict[str, Any],
         if geometry is None:
             continue
         features.append({"type": "Feature", "id": row["area_id"], "geometry": geometry,
-                         "properties": {k: v for k, v in row.items() if k in MAP_COLUMNS}})
+                         "properties": {k: v for k, v in row.items()
+                                        if k in dataset_types.BROADBAND_MAP_COLUMNS}})
     return json.dumps({"type": "FeatureCollection", "name": "breitbandversorgung",
                        "attribution": attribution, "reference_date": latest,
                        "features": features},
@@ -217,9 +176,9 @@ def rows_geojson(rows: Sequence[dict[str, Any]], geometries: dict[str, Any],
 
 
 def city_figures(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """The derived figures of the whole city at the latest reference date
-    (the city row, which the harvester computes household-weighted when the
-    source has none)."""
+    """The derived fields of the broadband-coverage schema: the figures of
+    the whole city at the latest reference date (the city row, which the
+    harvester computes household-weighted when the source has none)."""
     latest = latest_date(rows)
     if latest is None:
         return {}
@@ -239,11 +198,9 @@ def city_figures(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     figures: dict[str, Any] = {
         "reference_date": latest,
         "speed_classes": [f"ge{s}" for s in speeds if s >= 16],
-        "households": city.get("households"),
-        "share_50_mbit": pct(f"{bf.MEASURE_PREFIX}alle_50"),
-        "share_1000_mbit": pct(f"{bf.MEASURE_PREFIX}alle_1000"),
-        "share_ftthb": ftthb,
-        "areas": sum(1 for r in of_latest if r.get("area_level") != "stadt"),
+        "households_50mbit_share": pct(f"{bf.MEASURE_PREFIX}alle_50"),
+        "households_1gbit_share": pct(f"{bf.MEASURE_PREFIX}alle_1000"),
+        "households_ftth_share": ftthb,
     }
     for kind in ("schools", "hospitals", "business_parks"):
         fibre, without = city.get(f"{kind}_fibre"), city.get(f"{kind}_no_fibre")
@@ -251,22 +208,6 @@ def city_figures(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
             figures[f"{kind}_connected"] = int(fibre or 0)
             figures[f"{kind}_total"] = int(fibre or 0) + int(without or 0)
     return figures
-
-
-#: The derived figures -> the fields of the broadband-coverage schema.
-SCHEMA_FIELDS = {
-    "reference_date": "reference_date",
-    "speed_classes": "speed_classes",
-    "share_50_mbit": "households_50mbit_share",
-    "share_1000_mbit": "households_1gbit_share",
-    "share_ftthb": "households_ftth_share",
-    "schools_connected": "schools_connected",
-    "schools_total": "schools_total",
-    "hospitals_connected": "hospitals_connected",
-    "hospitals_total": "hospitals_total",
-    "business_parks_connected": "business_parks_connected",
-    "business_parks_total": "business_parks_total",
-}
 
 
 def _clean_value(value: Any) -> Any:
@@ -280,9 +221,9 @@ def _clean_value(value: Any) -> Any:
 # ---------------------------------------------------------------- the plugin
 
 class BroadbandCoverageHarvester(SnapshotHarvester):
-    dataset_type = "broadband-coverage"
+    dataset_type = dataset_types.BROADBAND
     version = "1"
-    datastore_fields = FIELDS
+    datastore_fields = dataset_types.BROADBAND_COLUMNS
     file_basename = "breitbandversorgung"
     resource_titles = {
         "data": "Breitbandversorgung (Tabelle, alle Datenstände)",
@@ -444,9 +385,7 @@ class BroadbandCoverageHarvester(SnapshotHarvester):
         }
 
     def dataset_fields(self, snapshot: Snapshot, cfg: dict[str, Any]) -> dict[str, Any]:
-        figures = city_figures(snapshot.rows)
-        fields: dict[str, Any] = {SCHEMA_FIELDS[k]: v for k, v in figures.items()
-                                  if k in SCHEMA_FIELDS and v is not None}
+        fields = {k: v for k, v in city_figures(snapshot.rows).items() if v is not None}
         fields["source_attribution"] = (snapshot.meta.get("attribution")
                                         or bf.DEFAULT_ATTRIBUTION)
         points = []

@@ -39,6 +39,14 @@ from pyproj import CRS
 from shapely.geometry import mapping, shape
 from shapely.validation import explain_validity, make_valid
 
+from ckanext.gelsenkirchen.dataset_types import (
+    COUNT_FIELDS,
+    LEVELS,
+    MEASURE_PREFIX,
+    MEASURES,
+    SPEEDS,
+    TECHNOLOGIES,
+)
 from ckanext.gelsenkirchen.geography import CITY_AGS, CITY_NAME, Boundary
 from ckanext.gelsenkirchen.harvesters.report import Skipped
 from ckanext.gelsenkirchen.harvesters.source import ParseError, crs
@@ -54,18 +62,7 @@ from ckanext.gelsenkirchen.harvesters.source.text import fold, read_csv
 # The attribute scheme
 # --------------------------------------------------------------------------
 
-TECHNOLOGIES: tuple[str, ...] = ("alle", "ftthb", "ftth", "fttb", "fttc", "hfc", "sonst")
-SPEEDS: tuple[int, ...] = (10, 16, 30, 50, 100, 200, 400, 1000)
-MEASURE_PREFIX = "down_fn_hh_"
-MEASURES: tuple[str, ...] = tuple(
-    f"{MEASURE_PREFIX}{tech}_{speed}" for tech in TECHNOLOGIES for speed in SPEEDS)
 _MEASURE_RE = re.compile(r"^down_fn_hh_([a-z0-9]+)_(\d+)$")
-
-COUNT_FIELDS: tuple[str, ...] = (
-    "schools_fibre", "schools_no_fibre",
-    "hospitals_fibre", "hospitals_no_fibre",
-    "business_parks_fibre", "business_parks_no_fibre",
-)
 IDENTITY_FIELDS: tuple[str, ...] = (
     "area_id", "area_name", "area_level", "reference_date", "households", "ags")
 #: Every name a ``fields`` mapping may map onto.
@@ -94,7 +91,6 @@ for _name in CANONICAL_FIELDS:
 #: Scheme names whose values are numbers (their text decides the decimal rule).
 NUMBER_FIELDS: frozenset[str] = frozenset((*MEASURES, *COUNT_FIELDS, "households"))
 
-LEVELS: tuple[str, ...] = ("stadt", "stadtbezirk", "stadtteil", "grid")
 DEFAULT_ATTRIBUTION = ("Datenquelle: Breitbandatlas | Gigabit-Grundbuch der "
                        "Bundesnetzagentur")
 FORMATS: tuple[str, ...] = ("geojson", "ogcapi", "wfs", "arcgis", "csv", "xlsx", "gpkg")

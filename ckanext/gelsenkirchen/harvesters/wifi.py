@@ -29,7 +29,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from ckanext.gelsenkirchen import geography
+from ckanext.gelsenkirchen import dataset_types, geography
 from ckanext.gelsenkirchen.harvesters.base import (
     Download,
     ParseContext,
@@ -56,31 +56,6 @@ from ckanext.gelsenkirchen.harvesters.source.text import fold, read_csv
 FORMATS = ("auto", "csv", "geojson", "ogcapi", "wfs", "meshviewer")
 #: Target columns read as numbers (their text values decide the decimal rule).
 NUMBER_TARGETS = ("x", "y", "latitude", "longitude", "access_points")
-
-# The stable DataStore column set (order = CSV/GeoJSON export order).
-FIELDS: list[dict[str, Any]] = [
-    {"id": "id", "type": "text", "info": {"label": "ID", "notes": "Kennung des Hotspots in der Quelle"}},
-    {"id": "name", "type": "text", "info": {"label": "Name"}},
-    {"id": "address", "type": "text", "info": {"label": "Adresse"}},
-    {"id": "postcode", "type": "text", "info": {"label": "PLZ"}},
-    {"id": "stadtteil", "type": "text", "info": {"label": "Stadtteil"}},
-    {"id": "stadtbezirk", "type": "text", "info": {"label": "Stadtbezirk"}},
-    {"id": "latitude", "type": "float8", "info": {"label": "Breitengrad (WGS 84)"}},
-    {"id": "longitude", "type": "float8", "info": {"label": "Längengrad (WGS 84)"}},
-    {"id": "operator", "type": "text", "info": {"label": "Betreiber"}},
-    {"id": "ssid", "type": "text", "info": {"label": "SSID"}},
-    {"id": "access_points", "type": "int", "info": {"label": "Access Points"}},
-    {"id": "backhaul", "type": "text", "info": {"label": "Anbindung",
-                                                "notes": "fibre, dsl, cable, radio, mobile, mesh"}},
-    {"id": "status", "type": "text", "info": {"label": "Status",
-                                              "notes": "online, offline, planned, unknown"}},
-    {"id": "indoor_outdoor", "type": "text", "info": {"label": "Innen/Außen"}},
-    {"id": "opening_hours", "type": "text", "info": {"label": "Öffnungszeiten"}},
-    {"id": "last_seen", "type": "timestamp", "info": {"label": "Zuletzt gesehen"}},
-    {"id": "source_id", "type": "text", "info": {"label": "Quelle",
-                                                 "notes": "Name der Harvest-Quelle"}},
-]
-COLUMNS = [f["id"] for f in FIELDS]
 
 # Targets a "columns" mapping may name, with the source column names found
 # without a mapping (compared after folding: lower case, umlauts, no
@@ -567,9 +542,9 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
 # ---------------------------------------------------------------- the plugin
 
 class WifiHotspotHarvester(SnapshotHarvester):
-    dataset_type = "wifi-hotspots"
+    dataset_type = dataset_types.WIFI
     version = "1"
-    datastore_fields = FIELDS
+    datastore_fields = dataset_types.WIFI_COLUMNS
     file_basename = "wlan-hotspots"
     resource_titles = {
         "data": "WLAN-Hotspots (Tabelle)",

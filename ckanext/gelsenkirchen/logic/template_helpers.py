@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ckanext.gelsenkirchen import geography
+from ckanext.gelsenkirchen import dataset_types, geography
 from ckanext.gelsenkirchen.logic import vocabularies as v
 from ckanext.gelsenkirchen.logic.messages import current_lang
 from ckanext.gelsenkirchen.logic.validators import gelsenkirchen_json_output
@@ -125,9 +125,9 @@ FACET_TITLES: dict[str, tuple[str, str]] = {
 }
 
 DATASET_TYPE_LABELS: dict[str, tuple[str, str]] = {
-    "dataset": ("Datensatz", "Dataset"),
-    "wifi-hotspots": ("WLAN-Hotspots", "WiFi hotspots"),
-    "broadband-coverage": ("Breitbandversorgung", "Broadband coverage"),
+    dataset_types.DATASET: ("Datensatz", "Dataset"),
+    dataset_types.WIFI: ("WLAN-Hotspots", "WiFi hotspots"),
+    dataset_types.BROADBAND: ("Breitbandversorgung", "Broadband coverage"),
 }
 
 
