@@ -26,6 +26,7 @@ import json
 import os
 import random
 import sqlite3
+import struct
 import sys
 import time
 from typing import Any
@@ -40,19 +41,30 @@ from bench.support import (
     print_runs,
     serve_and_harvest,
 )
-from ckanext.gelsenkirchen import geography
+from ckanext.gelsenkirchen import dataset_types, geography
 from ckanext.gelsenkirchen.harvesters import broadband_formats as bf
 
 
 def _measures(rnd: random.Random) -> dict[str, float]:
     """Plausible, consistent percentages for every technology and speed."""
     out = {}
-    for tech in bf.TECHNOLOGIES:
+    for tech in dataset_types.TECHNOLOGIES:
         value = 100.0 if tech == "alle" else rnd.uniform(0, 100)
-        for speed in bf.SPEEDS:
+        for speed in dataset_types.SPEEDS:
             value = round(max(0.0, value - rnd.uniform(0, 6)), 1)
-            out[f"{bf.MEASURE_PREFIX}{tech}_{speed}"] = value
+            out[f"{dataset_types.MEASURE_PREFIX}{tech}_{speed}"] = value
     return out
+
+
+def make_gpkg_geometry(wkb: bytes, srs_id: int, envelope: tuple | None = None) -> bytes:
+    """Encode WKB as a GeoPackage binary geometry (little endian header,
+    optional xy envelope)."""
+    flags = 0b0000_0001  # little endian
+    env = b""
+    if envelope is not None:
+        flags |= 0b0000_0010
+        env = struct.pack("<4d", *envelope)
+    return b"GP" + bytes([0, flags]) + struct.pack("<i", srs_id) + env + wkb
 
 
 APPROXIMATE = "ckanext.gelsenkirchen:data/boundaries-approximate.geojson"
@@ -91,7 +103,7 @@ def make_geopackage(cells: int = 10500, seed: int = 6) -> tuple[bytes, int]:
         CREATE TABLE gpkg_geometry_columns (table_name TEXT, column_name TEXT,
             geometry_type_name TEXT, srs_id INTEGER, z INTEGER, m INTEGER);
     """)
-    columns = ["ags", "stichtag", "households", *bf.MEASURES, "schulen_glasfaser",
+    columns = ["ags", "stichtag", "households", *dataset_types.MEASURES, "schulen_glasfaser",
                "schulen_ohne_glasfaser"]
     con.execute("CREATE TABLE raster_100m (fid INTEGER PRIMARY KEY, geom BLOB, "
                 + ", ".join(f'"{c}"' for c in columns) + ")")
@@ -103,10 +115,10 @@ def make_geopackage(cells: int = 10500, seed: int = 6) -> tuple[bytes, int]:
     for index in [*keep, *fringe]:
         x, y = float(xs[index]), float(ys[index])
         cell = shapely.box(x, y, x + 100, y + 100)
-        blob = bf.make_gpkg_geometry(shapely.to_wkb(cell), 25832, (x, x + 100, y, y + 100))
+        blob = make_gpkg_geometry(shapely.to_wkb(cell), 25832, (x, x + 100, y, y + 100))
         measures = _measures(rnd)
         rows.append((blob, "05513000" if inside[index] else "05562004", "2025-12",
-                     rnd.randint(0, 60), *[measures[m] for m in bf.MEASURES],
+                     rnd.randint(0, 60), *[measures[m] for m in dataset_types.MEASURES],
                      int(rnd.random() < 0.004), int(rnd.random() < 0.001)))
     con.executemany(f"INSERT INTO raster_100m (geom, {', '.join(chr(34) + c + chr(34) for c in columns)}) "  # noqa: S608
                     f"VALUES ({', '.join('?' for _ in range(len(columns) + 1))})", rows)

@@ -28,8 +28,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 # The plugin line the README recommends. The harvester plugins of this
-# extension go right after ``gelsenkirchen``; they are listed only when their
-# entry points are installed (they are added in a later release).
+# extension go right after ``gelsenkirchen``; they are listed when their
+# entry points are installed (a checkout without the package metadata, e.g.
+# an uninstalled source tree, lacks them).
 _BASE_PLUGINS = (
     "gelsenkirchen scheming_datasets spatial_metadata spatial_query harvest dcat "
     "datastore datatables_view activity"
@@ -501,13 +502,11 @@ class _QueueState:
 
 
 def _harvest_redis() -> redis.Redis:
-    from ckanext.harvest.queue import get_connection_redis
+    from ckanext.gelsenkirchen.harvest_consumers import queue_connection
 
-    pool = get_connection_redis().connection_pool
-    # ckanext-harvest opens connections without timeouts: add them before the
-    # pool opens its first connection.
-    pool.connection_kwargs.update(socket_connect_timeout=TIMEOUT_SECONDS,
-                                  socket_timeout=TIMEOUT_SECONDS)
+    # ckanext-harvest opens connections without timeouts: add them
+    pool = queue_connection(socket_connect_timeout=TIMEOUT_SECONDS,
+                            socket_timeout=TIMEOUT_SECONDS).connection_pool
     conn = redis.Redis(connection_pool=pool, single_connection_client=True)
     try:
         # Redis >= 7.2: our reads must not reset the lists' idle time, which

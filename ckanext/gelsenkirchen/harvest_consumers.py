@@ -5,8 +5,9 @@ forever, on a connection made with redis-py's defaults. redis-py 8 (pinned
 by CKAN 2.12) defaults to a 5 s socket timeout, so
 ``ckan harvester gather-consumer`` and ``fetch-consumer`` die with
 ``TimeoutError`` after five idle seconds. These consumers run ckanext-harvest's
-own consumer class and callbacks unchanged, on a connection without a read
-timeout (with TCP keepalive and periodic health checks instead).
+own consumer class and callbacks unchanged, on ckanext-harvest's own
+connection (:func:`queue_connection`) without a read timeout, with TCP
+keepalive and periodic health checks instead.
 """
 from __future__ import annotations
 
@@ -22,28 +23,23 @@ log = logging.getLogger(__name__)
 STAGES = ("gather", "fetch")
 
 
+def queue_connection(**connection_options: Any) -> redis.Redis:
+    """ckanext-harvest's own connection to its queues
+    (``ckanext.harvest.queue.get_connection_redis``: ``ckan.redis.url`` or the
+    ``ckan.harvest.mq.*`` options), with ``connection_options`` (timeouts)
+    set before its pool opens a connection."""
+    from ckanext.harvest.queue import get_connection_redis
+
+    conn = get_connection_redis()
+    conn.connection_pool.connection_kwargs.update(connection_options)
+    return conn
+
+
 def _connection() -> redis.Redis:
-    """A Redis connection to the harvest queues, as ckanext-harvest configures it."""
-    options: dict[str, Any] = {
-        "decode_responses": True,
-        "encoding": "utf-8",
-        # BLPOP blocks until a message arrives: no read timeout ...
-        "socket_timeout": None,
-        # ... but notice a dead server or a dropped connection.
-        "socket_keepalive": True,
-        "health_check_interval": 30,
-        "socket_connect_timeout": 10,
-    }
-    url = tk.config.get("ckan.redis.url")
-    if not tk.config.get("ckan.harvest.mq.hostname") and url:
-        return redis.Redis.from_url(url, **options)
-    return redis.Redis(
-        host=tk.config.get("ckan.harvest.mq.hostname", "localhost"),
-        port=int(tk.config.get("ckan.harvest.mq.port", 6379)),
-        password=tk.config.get("ckan.harvest.mq.password"),
-        db=int(tk.config.get("ckan.harvest.mq.redis_db", 0)),
-        **options,
-    )
+    # BLPOP blocks until a message arrives: no read timeout, but notice a
+    # dead server or a dropped connection.
+    return queue_connection(socket_timeout=None, socket_keepalive=True,
+                            health_check_interval=30, socket_connect_timeout=10)
 
 
 def run_consumer(stage: str) -> None:

@@ -476,8 +476,6 @@ def test_gpkg_geometry_header_is_stripped():
     assert bf.gpkg_geometry_to_wkb(gpkg_blob(point, empty=True)) is None
     with pytest.raises(ParseError, match="GP"):
         bf.gpkg_geometry_to_wkb(shapely.to_wkb(point))
-    assert bf.gpkg_geometry_to_wkb(bf.make_gpkg_geometry(shapely.to_wkb(point), 4326,
-                                                         (1, 1, 2, 2))) == shapely.to_wkb(point)
 
 
 def test_gpkg_grid_is_aggregated_household_weighted():
@@ -625,16 +623,17 @@ def test_city_rows_are_added_per_reference_date():
         ("2025-06-30", 50.0), ("2025-12-31", 60.0)]
 
 
-def test_csv_and_geojson_outputs():
-    a = record("a", 1000, 90.0, 40.0)
-    a.geometry = shapely.geometry.shape(square(7.0, 51.5))
-    b = record("b", None, 70.0)
-    text = bf.records_to_csv([b, a])
-    rows = list(csv.DictReader(io.StringIO(text)))
-    assert list(rows[0]) == ["area_id", "area_name", "area_level", "reference_date", "households",
-                             "down_fn_hh_alle_50", "down_fn_hh_alle_1000", "aggregated_from"]
-    assert [r["area_id"] for r in rows] == ["a", "b"] and rows[1]["households"] == ""
-    doc = bf.records_to_geojson([a, b], "Quelle: Test")
+def test_csv_and_geojson_files():
+    """The files the harvester publishes: the CSV has every row and the
+    columns some row uses, with the formula guard of every CSV download;
+    the GeoJSON the areas with a polygon at the latest reference date."""
+    a = broadband.record_to_row(record("=a", 1000, 90.0, 40.0))
+    b = broadband.record_to_row(record("b", None, 70.0))
+    rows = list(csv.DictReader(io.StringIO(broadband.rows_csv([a, b]).decode("utf-8"))))
+    assert list(rows[0]) == ["area_id", "area_level", "reference_date", "households",
+                             "down_fn_hh_alle_50", "down_fn_hh_alle_1000"]
+    assert [r["area_id"] for r in rows] == ["'=a", "b"] and rows[1]["households"] == ""
+    geometries = {"=a": square(7.0, 51.5)}
+    doc = json.loads(broadband.rows_geojson([a, b], geometries, "Quelle: Test"))
     assert doc["attribution"] == "Quelle: Test" and len(doc["features"]) == 1
     assert doc["features"][0]["properties"]["down_fn_hh_alle_50"] == 90.0
-    json.dumps(doc)

@@ -121,9 +121,16 @@ def default_attribution() -> str:
 
 
 def record_to_row(record: bf.AreaRecord) -> dict[str, Any]:
-    """A DataStore row (None values left out to keep snapshots small)."""
-    row = bf.record_to_row(record)
-    row["id"] = f"{record.area_id}@{record.reference_date}"
+    """A DataStore row, key ``<area_id>@<reference_date>`` (None values left
+    out to keep snapshots small)."""
+    row: dict[str, Any] = {
+        "id": f"{record.area_id}@{record.reference_date}",
+        "area_id": record.area_id, "area_name": record.area_name,
+        "area_level": record.area_level, "reference_date": record.reference_date,
+        "households": None if record.households is None else int(round(record.households)),
+        "aggregated_from": record.aggregated_from,
+        **record.measures, **record.counts,
+    }
     return {k: v for k, v in row.items() if v is not None}
 
 

@@ -22,13 +22,11 @@ these names.
 from __future__ import annotations
 
 import calendar
-import csv
 import datetime as dt
 import io
 import itertools
 import re
 import sqlite3
-import struct
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,7 +34,7 @@ from typing import Any
 import numpy as np
 import shapely
 from pyproj import CRS
-from shapely.geometry import mapping, shape
+from shapely.geometry import shape
 from shapely.validation import explain_validity, make_valid
 
 from ckanext.gelsenkirchen.dataset_types import (
@@ -302,11 +300,6 @@ def _measure_problems(measures: Mapping[str, float]) -> list[str]:
                     f"({value:g} %) > {previous[0]} Mbit/s ({previous[1]:g} %)")
             previous = (speed, value)
     return problems
-
-
-def validate_measures(measures: Mapping[str, float]) -> list[str]:
-    """Public name of the per-record checks (empty list: valid)."""
-    return _measure_problems(measures)
 
 
 def _raw_id(props: Mapping[str, Any], mapper: _Mapper, fallback: Any = None) -> Any:
@@ -579,17 +572,6 @@ def gpkg_geometry_to_wkb(blob: bytes) -> bytes | None:
     if len(blob) <= start:
         raise ParseError("truncated GeoPackage geometry")
     return blob[start:]
-
-
-def make_gpkg_geometry(wkb: bytes, srs_id: int, envelope: tuple | None = None) -> bytes:
-    """Encode WKB as a GeoPackage binary geometry (little endian header,
-    optional xy envelope). Used by the tests and the benchmark."""
-    flags = 0b0000_0001  # little endian
-    env = b""
-    if envelope is not None:
-        flags |= 0b0000_0010
-        env = struct.pack("<4d", *envelope)
-    return b"GP" + bytes([0, flags]) + struct.pack("<i", srs_id) + env + wkb
 
 
 def _open_sqlite(data: bytes) -> sqlite3.Connection:
@@ -895,75 +877,3 @@ def _finish(result: ParseResult, mapper: _Mapper, deduplicate_records: bool = Tr
     result.stats["decimal"] = mapper.decimal_rule
     if deduplicate_records:
         deduplicate(result)
-
-
-# --------------------------------------------------------------------------
-# Output: DataStore rows, GeoJSON, CSV
-# --------------------------------------------------------------------------
-
-DATASTORE_FIELDS: list[dict[str, str]] = (
-    [{"id": "area_id", "type": "text"}, {"id": "area_name", "type": "text"},
-     {"id": "area_level", "type": "text"}, {"id": "reference_date", "type": "date"},
-     {"id": "households", "type": "int"}]
-    + [{"id": name, "type": "numeric"} for name in MEASURES]
-    + [{"id": name, "type": "int"} for name in COUNT_FIELDS]
-    + [{"id": "aggregated_from", "type": "int"}]
-)
-DATASTORE_PRIMARY_KEY = ["area_id", "reference_date"]
-
-
-def _household_int(value: float | None) -> int | None:
-    return None if value is None else int(round(value))
-
-
-def record_to_row(record: AreaRecord) -> dict[str, Any]:
-    row: dict[str, Any] = {
-        "area_id": record.area_id, "area_name": record.area_name,
-        "area_level": record.area_level, "reference_date": record.reference_date,
-        "households": _household_int(record.households),
-        "aggregated_from": record.aggregated_from,
-    }
-    for name in MEASURES:
-        row[name] = record.measures.get(name)
-    for name in COUNT_FIELDS:
-        row[name] = record.counts.get(name)
-    return row
-
-
-def records_to_rows(records: Iterable[AreaRecord]) -> list[dict[str, Any]]:
-    return [record_to_row(r) for r in sorted(
-        records, key=lambda r: (r.reference_date, LEVELS.index(r.area_level), r.area_id))]
-
-
-def _used_columns(records: list[AreaRecord]) -> list[str]:
-    measures = {m for r in records for m in r.measures}
-    counts = {c for r in records for c in r.counts}
-    return ([m for m in MEASURES if m in measures] + [c for c in COUNT_FIELDS if c in counts])
-
-
-def records_to_geojson(records: list[AreaRecord], attribution: str,
-                       precision: int = 6) -> dict[str, Any]:
-    """A FeatureCollection of the areas with geometry (WGS84)."""
-    features = []
-    for record in records:
-        if record.geometry is None or record.geometry.is_empty:
-            continue
-        geom = shapely.set_precision(record.geometry, 10 ** -precision) \
-            if precision is not None else record.geometry
-        props = {k: v for k, v in record_to_row(record).items() if v is not None}
-        features.append({"type": "Feature", "id": record.area_id,
-                         "geometry": mapping(geom), "properties": props})
-    return {"type": "FeatureCollection", "attribution": attribution, "features": features}
-
-
-def records_to_csv(records: list[AreaRecord]) -> str:
-    """All rows (every reference date) as CSV with the columns in use."""
-    ordered = records_to_rows(records)
-    columns = (["area_id", "area_name", "area_level", "reference_date", "households"]
-               + _used_columns(records) + ["aggregated_from"])
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for row in ordered:
-        writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
-    return out.getvalue()
