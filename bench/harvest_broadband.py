@@ -42,7 +42,13 @@ from bench.support import (
     serve_and_harvest,
 )
 from ckanext.gelsenkirchen import dataset_types, geography
-from ckanext.gelsenkirchen.harvesters import broadband_formats as bf
+from ckanext.gelsenkirchen.harvesters.broadband import (
+    aggregation,
+    exports,
+    geopackage,
+    options,
+    readers,
+)
 
 
 def _measures(rnd: random.Random) -> dict[str, float]:
@@ -148,22 +154,20 @@ def make_geojson(features: int = 10000, seed: int = 7) -> bytes:
 
 def pure_breakdown(gpkg: bytes, geojson: bytes) -> dict[str, float]:
     """Where the parse time goes, measured on the pure functions alone."""
-    from ckanext.gelsenkirchen.harvesters import broadband
-
-    opts = broadband.parse_options({})
+    opts = options.parse_options({})
     times: dict[str, float] = {}
     start = time.perf_counter()
-    grid, parsed = bf.read_geopackage(gpkg, opts)
+    grid, parsed = geopackage.read_geopackage(gpkg, opts)
     times["gpkg: read + validate cells"] = time.perf_counter() - start
     start = time.perf_counter()
     boundaries = geography.load_boundaries(APPROXIMATE).of_level("stadtteil")
-    result = bf.aggregate_grid(grid, parsed, boundaries, opts)
+    result = aggregation.aggregate_grid(grid, parsed, boundaries, opts)
     times["gpkg: aggregate to Stadtteile + city"] = time.perf_counter() - start
     start = time.perf_counter()
-    result = bf.read_geojson(geojson, opts)
+    result = readers.read_geojson(geojson, opts)
     times["geojson: read + validate features"] = time.perf_counter() - start
     start = time.perf_counter()
-    broadband._geometries_json({r.area_id: r.geometry for r in result.records})
+    exports.geometries_json({r.area_id: r.geometry for r in result.records})
     times["geojson: geometries for the map file"] = time.perf_counter() - start
     return times
 

@@ -9,6 +9,7 @@ from ckanext.gelsenkirchen import dataset_types as dt
 from ckanext.gelsenkirchen import theme_helpers
 from ckanext.gelsenkirchen.dcat import profile
 from ckanext.gelsenkirchen.harvesters import broadband, wifi
+from ckanext.gelsenkirchen.harvesters.broadband import history
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -64,4 +65,4 @@ def test_broadband_figures_are_fields_of_the_schema():
              "down_fn_hh_alle_1000": 20.0, "down_fn_hh_ftthb_1000": 12.0,
              "schools_fibre": 8, "schools_no_fibre": 4}]
     names = {f["field_name"] for f in dt.type_fields(dt.BROADBAND)}
-    assert set(broadband.city_figures(rows)) <= names
+    assert set(history.city_figures(rows)) <= names

@@ -7,6 +7,7 @@ import pytest
 from pyproj import Transformer
 
 from ckanext.gelsenkirchen import geography
+from ckanext.gelsenkirchen.harvesters.source import crs
 from ckanext.gelsenkirchen.logic import vocabularies as v
 
 APPROXIMATE = "ckanext.gelsenkirchen:data/boundaries-approximate.geojson"
@@ -99,3 +100,14 @@ def test_with_the_file_its_extent_and_its_areas():
     assert geography.accepted_area([7.0, 51.5, 7.1, 51.6]) == (7.0, 51.5, 7.1, 51.6)
     buer = json.dumps(geography.geometry_for(["stadtteil-buer"]))
     assert buer != json.dumps(geography.bbox_geometry())
+
+
+def test_geo_helpers():
+    assert geography.load_boundaries(APPROXIMATE).lookup(7.09, 51.51) == ("Altstadt", "Mitte")
+    assert geography.load_boundaries(APPROXIMATE).lookup(0, 0) == ("", "")
+    assert json.loads(geography.spatial_geojson([(7.0, 51.5), (7.1, 51.6)]))["type"] == "Polygon"
+    assert json.loads(geography.spatial_geojson([(7.0, 51.5)]))["type"] == "Point"
+    lons, lats = crs.to_wgs84([367900.0], [5708000.0], "EPSG:25832")
+    assert 7.0 < lons[0] < 7.2 and 51.4 < lats[0] < 51.6
+    assert geography.resolve_path("ckanext.gelsenkirchen:data/x.geojson").endswith(
+        "ckanext/gelsenkirchen/data/x.geojson")

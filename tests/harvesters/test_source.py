@@ -204,3 +204,27 @@ def test_esri_json_features_get_the_object_id_as_their_own_id():
     unique = esri.to_feature_collection({"uniqueIdField": {"name": "FID"},
                                          "features": [{"attributes": {"fid": 3}}]})
     assert unique["features"][0]["id"] == 3
+
+
+# ---------------------------------------------------------------- WFS answers
+
+def test_format_detection_and_paging_helpers():
+    assert formats.detect_format("https://x/wfs?SERVICE=WFS&REQUEST=GetFeature", b"{}") == "wfs"
+    assert formats.detect_format("https://x/collections/wlan/items?f=json", b"{}") == "ogcapi"
+    assert formats.detect_format("https://x/a", b' {"nodes": []}') == "meshviewer"
+    assert formats.detect_format("https://x/a", b'{"type": "FeatureCollection"}') == "geojson"
+    assert formats.detect_format("https://x/a", b"ID;Name") == "csv"
+    assert paging.ogc_next_link({"links": [{"rel": "next", "href": "p2", "type": "text/html"},
+                                           {"rel": "next", "href": "p3"}]}) == "p3"
+    assert paging.wfs_page_url("https://x/wfs?request=GetFeature&count=5&startIndex=9", 10, 2) \
+        == "https://x/wfs?request=GetFeature&startIndex=10&count=2"
+
+
+def test_wfs_exception_xml_is_parsed_safely():
+    with pytest.raises(ParseError, match="the WFS answered with an exception: boom"):
+        paging.check_wfs_exception(b"<ExceptionReport><Exception><ExceptionText>boom"
+                                   b"</ExceptionText></Exception></ExceptionReport>")
+    bomb = (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;">]>'
+            b"<x>&b;</x>")
+    with pytest.raises(ParseError, match="could not be read safely"):
+        paging.check_wfs_exception(bomb)

@@ -54,7 +54,12 @@ from ckanext.harvest.harvesters.base import HarvesterBase
 from ckanext.gelsenkirchen import geography
 from ckanext.gelsenkirchen.harvesters import config as config_rules
 from ckanext.gelsenkirchen.harvesters import http as safe_http
-from ckanext.gelsenkirchen.harvesters.config import BASE_CONFIG_KEYS, ConfigError, ConfigKey
+from ckanext.gelsenkirchen.harvesters.config import (
+    BASE_CONFIG_KEYS,
+    SOURCE_CONFIG_KEYS,
+    ConfigError,
+    ConfigKey,
+)
 from ckanext.gelsenkirchen.harvesters.report import Report
 from ckanext.gelsenkirchen.harvesters.source import ParseError, formats, paging
 
@@ -194,11 +199,15 @@ class SnapshotHarvester(HarvesterBase):
     accept = "*/*"
     #: the source formats (source/formats.py) this harvester reads
     formats: tuple[str, ...] = ()
+    #: the configuration keys of this harvester's own (config.ConfigKey)
+    own_config_keys: dict[str, ConfigKey] = {}
 
     # -- subclass hooks ------------------------------------------------------
 
     def config_keys(self) -> dict[str, ConfigKey]:
-        return dict(BASE_CONFIG_KEYS)
+        """The keys of a source configuration: the base's, the source
+        toolkit's and the harvester's :attr:`own_config_keys`."""
+        return {**BASE_CONFIG_KEYS, **SOURCE_CONFIG_KEYS, **self.own_config_keys}
 
     def check_config(self, cfg: dict[str, Any]) -> None:
         """Cross-key checks of a subclass; raise ConfigError naming the key."""

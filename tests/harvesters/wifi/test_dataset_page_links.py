@@ -8,7 +8,7 @@ import re
 import pytest
 from bs4 import BeautifulSoup
 
-from . import wifi_support as ws
+from . import support as ws
 
 pytestmark = pytest.mark.usefixtures("with_plugins", "harvest_db")
 

@@ -11,8 +11,8 @@ from typing import Any
 import responses
 from pyproj import Transformer
 
-from . import support
-from .support import dataset_of, field
+from .. import support
+from ..support import dataset_of, field
 
 __all__ = ["FEEDS", "HEADER", "city_csv", "city_row", "collection", "create_source",
            "dataset_of", "feature", "field", "hotspots", "mock", "rows_of", "run", "utm"]

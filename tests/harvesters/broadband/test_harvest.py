@@ -19,9 +19,9 @@ from openpyxl import Workbook
 
 from ckanext.gelsenkirchen import dataset_types, geography
 
-from . import support
-from .support import dataset_of, field, file_of, mock
-from .test_broadband_formats import utm_cell, write_gpkg
+from .. import support
+from ..support import dataset_of, field, file_of, mock
+from .support import utm_cell, write_gpkg
 
 pytestmark = [
     pytest.mark.ckan_config("ckanext.gelsenkirchen.harvest.allow_private_addresses", "true"),
@@ -572,7 +572,7 @@ def test_gpkg_source_via_web_form_runs_with_the_cli(rsps, app, cli):
 def test_the_demo_feeds_give_two_reference_dates(rsps):
     import pathlib
 
-    root = pathlib.Path(__file__).resolve().parents[2]
+    root = pathlib.Path(__file__).resolve().parents[3]
     sources = [s for s in json.loads((root / "demo/sources.json").read_text(encoding="utf-8"))
                if s["source_type"] == "gelsenkirchen_broadband"]
     assert len(sources) >= 2

@@ -19,8 +19,8 @@ from ckanext.harvest.model import HarvestObject, HarvestSource
 
 from ckanext.gelsenkirchen.harvesters.base import update_source_config
 
-from . import wifi_support as ws
-from .support import file_of
+from ..support import file_of
+from . import support as ws
 
 pytestmark = [
     pytest.mark.ckan_config("ckanext.gelsenkirchen.harvest.allow_private_addresses", "true"),
@@ -458,7 +458,7 @@ def test_source_via_api_runs_with_the_cli(rsps, cli):
     assert [r["id"] for r in ws.rows_of(ws.dataset_of(source))] == ["x1"]
 
 
-DEMO = pathlib.Path(__file__).resolve().parents[2] / "demo"
+DEMO = pathlib.Path(__file__).resolve().parents[3] / "demo"
 DEMO_SOURCES = [s for s in json.loads((DEMO / "sources.json").read_text("utf-8"))
                 if s["source_type"] == "gelsenkirchen_wifi"]
 
