@@ -1,9 +1,11 @@
-"""The shared base: the deletion guard and the files every harvester publishes."""
+"""The shared base: the deletion guard (base.py) and the files every harvester publishes
+(exports.py)."""
 from __future__ import annotations
 
 import json
 
-from ckanext.gelsenkirchen.harvesters.base import drop_check, rows_to_csv, rows_to_geojson
+from ckanext.gelsenkirchen.harvesters.base import drop_check
+from ckanext.gelsenkirchen.harvesters.exports import rows_to_csv, rows_to_geojson
 
 
 def test_deletion_guard():

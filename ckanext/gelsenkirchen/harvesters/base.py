@@ -1,51 +1,50 @@
-"""Shared base of "one source -> one published dataset" harvesters.
+"""The stages of a "one source -> one published dataset" harvester and
+the contract of its subclasses.
 
 A subclass of :class:`SnapshotHarvester` describes *what* a source contains:
 
-* ``info()`` (name, title, description), ``dataset_type``;
+* ``info()`` (name, title, description), ``dataset_type`` (dataset_types.py);
 * ``datastore_fields`` (the stable DataStore column set; ``id`` is the
-  primary key) and ``resource_titles``;
-* ``config_keys()`` / ``check_config()`` for its source configuration;
-* ``download()`` when a source needs more than one request (paging);
+  primary key), ``resource_titles`` and ``file_basename``;
+* ``formats`` (the source formats it reads, source/formats.py),
+  ``own_config_keys`` and ``check_config()`` for its source configuration
+  (config.py), ``paging_options()`` for its paged sources;
 * ``parse(download, cfg, context)`` -> :class:`Snapshot` (pure: rows typed
-  as the DataStore columns, plus a :class:`Report` of skipped rows);
-* ``dataset_fields(snapshot, cfg)`` -> derived dataset fields.
+  as the DataStore columns, plus a :class:`Report` of skipped rows; the
+  source toolkit in source/ reads the bytes);
+* ``dataset_fields(snapshot, cfg)`` -> the derived fields of its type;
+* optionally ``creation_defaults()``, ``export_files()`` (default: points,
+  exports.py), ``published_rows()`` and ``guard_keys()`` (default: the
+  previous snapshot's rows and their ids) and ``publish()``.
 
-The base does everything else, the same way for every harvester:
+The base runs the stages, the same way for every harvester:
 
 gather
     Validates the configuration, downloads the source with network safety
-    (:mod:`.http`) and a conditional request, and detects an unchanged source
-    (304, or the same content hash over the downloaded bytes, the source
-    configuration and the harvester version). An unchanged source gives one
-    harvest object reported as "not modified". Otherwise the source is
-    parsed; download and parse failures are gather errors that end the job,
-    and nothing published is touched. The snapshot (rows + report) is the
-    harvest object's content.
+    (:mod:`.http`): every page of a paged source (source/paging.py), else
+    one conditional request; detects an unchanged source (304, or the same
+    content hash over the downloaded bytes, the source configuration and
+    the harvester version), which gives one harvest object reported as "not
+    modified". Otherwise the source is parsed; download and parse failures
+    are gather errors that end the job, and nothing published is touched.
+    The snapshot (rows + report) is the harvest object's content.
 fetch
     Writes the report: the skipped rows (row number / feature id and reason)
     and warnings as harvest object errors, which the job page lists.
 import
-    Applies the deletion guard (an empty snapshot, or one dropping more than
-    ``max_drop_share`` of the published rows, is not published unless the
-    source configuration has ``"accept_drop": true``, which is removed again
-    after the run that used it), then publishes: the dataset (created or
-    updated as the site user, with stable dataset and resource ids), the
-    DataStore table of the main resource (rows replaced in one transaction),
-    GeoJSON and CSV files uploaded through CKAN's uploader, a link to the
-    original source, the derived fields and provenance.
+    Applies the deletion guard (:func:`drop_check`: an empty snapshot, or
+    one dropping more than ``max_drop_share`` of the published rows, is not
+    published unless the source configuration has ``"accept_drop": true``,
+    which is removed again after the run that used it), then publishes
+    (publishing.py: the dataset, its DataStore table through datastore.py,
+    the files, the source link, derived fields and provenance).
 """
 from __future__ import annotations
 
-import csv
 import dataclasses
-import datetime
-import io
 import json
 import logging
-import re
 import time
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -53,6 +52,7 @@ from ckanext.harvest.harvesters.base import HarvesterBase
 
 from ckanext.gelsenkirchen import geography
 from ckanext.gelsenkirchen.harvesters import config as config_rules
+from ckanext.gelsenkirchen.harvesters import exports, publishing
 from ckanext.gelsenkirchen.harvesters import http as safe_http
 from ckanext.gelsenkirchen.harvesters.config import (
     BASE_CONFIG_KEYS,
@@ -67,7 +67,6 @@ log = logging.getLogger(__name__)
 
 # Bump when the mapping changes so unchanged sources are published again.
 BASE_VERSION = "1"
-NAMESPACE = uuid.UUID("5b0c6f64-6a43-4b0e-9a1f-0c1e9f6b7a10")
 MAX_REPORTED_ROWS = 200
 JSON_ACCEPT = "application/geo+json, application/json;q=0.9, */*;q=0.5"
 
@@ -118,48 +117,6 @@ class ParseContext:
     city_bbox: tuple[float, float, float, float] = geography.CITY_BBOX
     boundaries: geography.Boundaries = dataclasses.field(default_factory=geography.Boundaries)
     source_name: str = ""  # the harvest source's name, for provenance columns
-
-
-# ---------------------------------------------------------------- exports (pure)
-
-# A spreadsheet runs a cell starting with one of these as a formula
-# (CSV injection); signed numbers and phone numbers stay as they are.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER_LIKE = re.compile(r"[+-]?[\d\s.,/()+-]*")
-
-
-def csv_cell(value: Any) -> Any:
-    """``value`` for a CSV download: text that a spreadsheet would run as a
-    formula gets a leading apostrophe, which spreadsheets show as text."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START) \
-            and not _NUMBER_LIKE.fullmatch(value):
-        return "'" + value
-    return value
-
-
-def rows_to_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> bytes:
-    """The rows as UTF-8 CSV with a header; text verbatim except that
-    formula-like cells are neutralised (csv_cell)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow(["" if row.get(c) is None else csv_cell(row.get(c)) for c in columns])
-    return out.getvalue().encode("utf-8")
-
-
-def rows_to_geojson(rows: Sequence[dict[str, Any]], columns: Sequence[str],
-                    lon: str = "longitude", lat: str = "latitude") -> bytes:
-    """The rows as a GeoJSON FeatureCollection of points (RFC 7946)."""
-    features = []
-    for row in rows:
-        geometry = None
-        if row.get(lon) is not None and row.get(lat) is not None:
-            geometry = {"type": "Point", "coordinates": [row[lon], row[lat]]}
-        features.append({"type": "Feature", "id": row.get("id"), "geometry": geometry,
-                         "properties": {c: row.get(c) for c in columns}})
-    return json.dumps({"type": "FeatureCollection", "features": features},
-                      ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def drop_check(published_ids: set[str] | None, new_ids: set[str],
@@ -262,9 +219,19 @@ class SnapshotHarvester(HarvesterBase):
     def export_files(self, snapshot: Snapshot, columns: Sequence[str]) -> dict[str, bytes]:
         """The GeoJSON and CSV files of a snapshot; default: points of the rows."""
         return {
-            "geojson": rows_to_geojson(snapshot.rows, columns),
-            "csv": rows_to_csv(snapshot.rows, columns),
+            "geojson": exports.rows_to_geojson(snapshot.rows, columns),
+            "csv": exports.rows_to_csv(snapshot.rows, columns),
         }
+
+    def creation_defaults(self, source: Any, cfg: dict[str, Any]) -> dict[str, Any]:
+        """Dataset fields set when the dataset is created, and on later runs
+        only where the dataset has no value (editors may change them)."""
+        return publishing.creation_defaults(source)
+
+    def publish(self, harvest_object: Any, source: Any, cfg: dict[str, Any], snapshot: Snapshot,
+                previous_rows: list[dict[str, Any]]) -> str:
+        """Create or update the dataset, its DataStore table and files."""
+        return publishing.publish(self, harvest_object, source, cfg, snapshot, previous_rows)
 
     # -- helpers for subclasses ------------------------------------------------
 
@@ -444,202 +411,7 @@ class SnapshotHarvester(HarvesterBase):
                  snapshot.report.summary())
         return True
 
-    # -- publishing ------------------------------------------------------------
-
-    def publish(self, harvest_object: Any, source: Any, cfg: dict[str, Any], snapshot: Snapshot,
-                previous_rows: list[dict[str, Any]]) -> str:
-        """Create or update the dataset, its DataStore table and files."""
-        import ckan.plugins.toolkit as tk
-        from werkzeug.datastructures import FileStorage
-
-        user = self._get_user_name()
-        ids = self.stable_ids(source)
-        existing = self._package_or_none(ids["dataset"])
-        columns = [f["id"] for f in self.datastore_fields]
-        fields = self._fit_to_schema(self.dataset_fields(snapshot, cfg) | self.provenance(
-            source, harvest_object, snapshot))
-        defaults = dict(cfg.get("dataset_defaults") or {})
-        initial = self.creation_defaults(source, cfg)
-        title = cfg.get("dataset_title") or source.title or source.url
-        managed = self._resources(source, ids, snapshot)
-        if existing is None:
-            pkg = {**initial, **defaults, "id": ids["dataset"], "type": self.effective_dataset_type(),
-                   "name": self._free_name(cfg.get("dataset_name"), ids["dataset"], title,
-                                           snapshot),
-                   "title": title,
-                   "notes": cfg.get("dataset_notes") or source.description or initial.get("notes", ""),
-                   "owner_org": self._owner_org(source),
-                   "resources": [{**managed["data"], "datastore_active": False}, managed["source"]],
-                   **fields}
-            self._prepare_new(pkg)
-            existing = tk.get_action("package_create")(self._context(user), pkg)
-        elif existing.get("state") != "active":
-            existing = tk.get_action("package_patch")(
-                self._context(user), {"id": existing["id"], "state": "active"})
-        timings = snapshot.meta.setdefault("timings", {})
-        # The DataStore first: one transaction, so a failure keeps the old rows.
-        mark = time.monotonic()
-        self.ensure_datastore(ids["data"], user)
-        replace_rows(ids["data"], self.datastore_fields, snapshot.rows)
-        timings["datastore_s"] = round(time.monotonic() - mark, 3)
-        mark = time.monotonic()
-        try:
-            pkg = dict(existing)
-            for key, value in initial.items():
-                if pkg.get(key) in (None, "", []):
-                    pkg[key] = value
-            pkg.update(defaults)
-            pkg.update(fields)
-            pkg["title"] = title
-            if cfg.get("dataset_notes"):
-                pkg["notes"] = cfg["dataset_notes"]
-            if cfg.get("dataset_name") and cfg["dataset_name"] != existing["name"]:
-                pkg["name"] = self._free_name(cfg["dataset_name"], ids["dataset"], title,
-                                              snapshot)
-            others = [r for r in existing.get("resources", []) if r["id"] not in ids.values()]
-            files = self.export_files(snapshot, columns)
-            resources = []
-            for role in ("data", "geojson", "csv", "source"):
-                res = dict(managed[role])
-                if role in files:
-                    res["upload"] = FileStorage(
-                        stream=io.BytesIO(files[role]),
-                        filename=f"{self.file_basename}.{role}",
-                        content_type="application/geo+json" if role == "geojson" else "text/csv")
-                    res["size"] = len(files[role])
-                resources.append(res)
-            pkg["resources"] = resources + others
-            timings["files_s"] = round(time.monotonic() - mark, 3)
-            mark = time.monotonic()
-            tk.get_action("package_update")(self._context(user), pkg)
-            timings["package_update_s"] = round(time.monotonic() - mark, 3)
-        except Exception:
-            # keep the table and the dataset in step: put the old rows back
-            try:
-                replace_rows(ids["data"], self.datastore_fields, previous_rows)
-            except Exception:  # noqa: BLE001
-                log.exception("Could not restore the previous DataStore rows")
-            raise
-        self.ensure_views(ids["data"], user)
-        return ids["dataset"]
-
-    def _free_name(self, wanted: str | None, dataset_id: str, title: str,
-                   snapshot: Snapshot) -> str:
-        """``wanted`` (or a name from the title) unless another dataset or a
-        harvest source already has it; then the next free variant."""
-        from ckan import model
-
-        if not wanted:
-            return self._gen_new_name(title)
-        taken = model.Package.get(wanted)
-        if taken is None or taken.id == dataset_id:
-            return wanted
-        name = self._ensure_name_is_unique(wanted) or self._gen_new_name(title)
-        snapshot.report.warn(f'the dataset name "{wanted}" is taken (by a dataset or a harvest '
-                             f'source); the dataset is named "{name}"')
-        return name
-
-    def effective_dataset_type(self) -> str:
-        """``dataset_type`` when a scheming schema defines it, else "dataset"."""
-        return self.dataset_type if _scheming_schema(self.dataset_type) else "dataset"
-
-    def stable_ids(self, source: Any) -> dict[str, str]:
-        """Dataset and resource ids derived from the source id: stable across runs."""
-        return {role: str(uuid.uuid5(NAMESPACE, f"{source.id}:{role}"))
-                for role in ("dataset", "data", "geojson", "csv", "source")}
-
-    def _resources(self, source: Any, ids: dict[str, str], snapshot: Snapshot) -> dict[str, dict]:
-        fmt = snapshot.meta.get("resource_format") or ""
-        return {
-            "data": {"id": ids["data"], "name": self.resource_titles["data"],
-                     "url": "_datastore_only_resource", "url_type": "datastore", "format": "CSV",
-                     "datastore_active": True},
-            "geojson": {"id": ids["geojson"], "name": self.resource_titles["geojson"],
-                        "format": "GeoJSON", "mimetype": "application/geo+json"},
-            "csv": {"id": ids["csv"], "name": self.resource_titles["csv"], "format": "CSV",
-                    "mimetype": "text/csv"},
-            "source": {"id": ids["source"], "name": self.resource_titles["source"],
-                       "url": source.url, "format": fmt},
-        }
-
-    def provenance(self, source: Any, harvest_object: Any, snapshot: Snapshot) -> dict[str, Any]:
-        """Provenance fields of the published dataset (the schema's
-        ``provenance_*`` fields; dropped when the schema lacks them)."""
-        return {
-            "provenance_source_url": source.url,
-            "provenance_harvest_source": self._source_name(source),
-            "provenance_harvested_at": datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
-            .isoformat(timespec="seconds"),
-            "provenance_content_hash": self._extras(harvest_object).get("content_hash", ""),
-        }
-
-    def creation_defaults(self, source: Any, cfg: dict[str, Any]) -> dict[str, Any]:
-        """Dataset fields set when the dataset is created, and on later runs
-        only where the dataset has no value (editors may change them)."""
-        import ckan.plugins.toolkit as tk
-        from ckan import model
-
-        org = model.Group.get(self._owner_org(source) or "")
-        frequency = {"DAILY": "DAILY", "WEEKLY": "WEEKLY", "BIWEEKLY": "IRREG",
-                     "MONTHLY": "MONTHLY", "ALWAYS": "CONT"}.get(source.frequency or "", "IRREG")
-        publisher = (org.title if org else "") or tk.config.get(
-            "ckanext.gelsenkirchen.default_publisher_name") or "Stadt Gelsenkirchen"
-        return {
-            "contact_name": publisher,
-            "license_attribution_by_text": publisher,
-            "contact_url": tk.config.get("ckanext.gelsenkirchen.default_publisher_url")
-            or "https://www.gelsenkirchen.de/",
-            "license_id": "dl-by-de/2.0",
-            "frequency": frequency,
-        }
-
-    def _prepare_new(self, pkg: dict[str, Any]) -> None:
-        """Hook to complete a new dataset dict (e.g. required schema fields)."""
-
-    def ensure_datastore(self, resource_id: str, user: str) -> None:
-        """Create the DataStore table with the stable columns (or add new ones)."""
-        import ckan.plugins.toolkit as tk
-
-        try:
-            info = tk.get_action("datastore_info")(self._context(user), {"id": resource_id})
-            present = {f["id"] for f in info.get("fields", [])}
-        except (tk.ObjectNotFound, tk.ValidationError):
-            present = set()
-        wanted = {f["id"] for f in self.datastore_fields}
-        if wanted <= present:
-            return
-        tk.get_action("datastore_create")(self._context(user), {
-            "resource_id": resource_id, "force": True, "fields": self.datastore_fields,
-            "primary_key": [self.primary_key], "calculate_record_count": False,
-        })
-
-    def ensure_views(self, resource_id: str, user: str) -> None:
-        import ckan.plugins as p
-        import ckan.plugins.toolkit as tk
-
-        if not p.plugin_loaded("datatables_view"):
-            return
-        views = tk.get_action("resource_view_list")(self._context(user), {"id": resource_id})
-        if not any(v["view_type"] == "datatables_view" for v in views):
-            tk.get_action("resource_view_create")(self._context(user), {
-                "resource_id": resource_id, "view_type": "datatables_view",
-                "title": "Tabelle"})
-
     # -- internals -------------------------------------------------------------
-
-    def _context(self, user: str) -> dict[str, Any]:
-        from ckan import model
-        return {"model": model, "session": model.Session, "user": user, "ignore_auth": True}
-
-    def _source_name(self, source: Any) -> str:
-        from ckan import model
-        source_pkg = model.Package.get(source.id)
-        return source_pkg.name if source_pkg else source.id
-
-    def _owner_org(self, source: Any) -> str | None:
-        from ckan import model
-        source_pkg = model.Package.get(source.id)
-        return (source_pkg.owner_org if source_pkg else None) or source.publisher_id or None
 
     def _guid(self, source: Any) -> str:
         return f"gelsenkirchen-harvest:{source.id}"
@@ -647,7 +419,7 @@ class SnapshotHarvester(HarvesterBase):
     def _parse_context(self, cfg: dict[str, Any], source: Any) -> ParseContext:
         return ParseContext(city_bbox=geography.accepted_area(cfg.get("bbox")),
                             boundaries=geography.boundaries(),
-                            source_name=self._source_name(source))
+                            source_name=publishing.source_name(source))
 
     def _current_object(self, source_id: str, exclude: str | None = None) -> Any:
         from ckan import model
@@ -694,14 +466,6 @@ class SnapshotHarvester(HarvesterBase):
         pkg = model.Package.get(package_id)
         return bool(pkg and pkg.state == "active")
 
-    def _package_or_none(self, package_id: str) -> dict[str, Any] | None:
-        import ckan.plugins.toolkit as tk
-        try:
-            return tk.get_action("package_show")(
-                self._context(self._get_user_name()), {"id": package_id})
-        except tk.ObjectNotFound:
-            return None
-
     def _unchanged_object(self, job: Any, guid: str, previous: Any, why: str) -> str:
         from ckanext.harvest.model import HarvestObject, HarvestObjectExtra
         obj = HarvestObject(guid=guid, job=job, package_id=previous.package_id,
@@ -711,25 +475,11 @@ class SnapshotHarvester(HarvesterBase):
         log.info("Harvest source %s unchanged: %s", job.source.id, why)
         return obj.id
 
-    def _fit_to_schema(self, fields: dict[str, Any]) -> dict[str, Any]:
-        """Keep fields the dataset schema knows; without a scheming schema for
-        ``dataset_type`` the fields go to free extras as strings."""
-        schema = _scheming_schema(self.dataset_type)
-        if schema is None:  # our schema is not loaded: keep the figures as free extras
-            extras = [{"key": k, "value": v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)}
-                      for k, v in fields.items() if v not in (None, "", [])]
-            return {"extras": extras}
-        known = {f["field_name"] for f in schema.get("dataset_fields", [])}
-        unknown = sorted(set(fields) - known)
-        if unknown:
-            log.debug("Fields not in schema %s, not set: %s", self.dataset_type, unknown)
-        return {k: v for k, v in fields.items() if k in known}
-
     def _clear_accept_drop(self, source: Any, cfg: dict[str, Any]) -> None:
         new_cfg = {k: v for k, v in cfg.items() if k != "accept_drop"}
         try:
             update_source_config(source.id, json.dumps(new_cfg, ensure_ascii=False, indent=2),
-                                 self._context(self._get_user_name()))
+                                 publishing.site_context(self._get_user_name()))
         except Exception:  # noqa: BLE001
             log.exception("Could not remove accept_drop from the configuration of source %s",
                           source.id)
@@ -749,51 +499,8 @@ def update_source_config(source_id: str, config: str, context: dict[str, Any]) -
     tk.get_action("harvest_source_update")(dict(context), data)
 
 
-def _scheming_schema(dataset_type: str) -> dict[str, Any] | None:
-    try:
-        from ckanext.scheming.helpers import scheming_get_dataset_schema
-    except ImportError:
-        return None
-    try:
-        return scheming_get_dataset_schema(dataset_type)
-    except Exception:  # noqa: BLE001 - scheming not loaded
-        return None
-
-
 def _describe(error: Exception) -> str:
     import ckan.plugins.toolkit as tk
     if isinstance(error, tk.ValidationError):
         return f"validation error {error.error_summary or error.error_dict}"
     return f"{error.__class__.__name__}: {error}"[:500]
-
-
-def replace_rows(resource_id: str, fields: Sequence[dict[str, Any]],
-                 rows: Sequence[dict[str, Any]]) -> None:
-    """Replace all rows of a DataStore table in one transaction.
-
-    The rows travel as one JSON document and are expanded by PostgreSQL
-    (``json_populate_recordset`` over the table's row type): one round trip
-    for any number of rows; DataStore's full-text trigger fills ``_full_text``.
-    A failure rolls back and leaves the previous rows in place.
-    """
-    import sqlalchemy as sa
-    from ckanext.datastore.backend.postgres import get_write_engine, identifier
-
-    table = identifier(resource_id)
-    columns = ", ".join(identifier(f["id"]) for f in fields)
-    payload = json.dumps([{f["id"]: row.get(f["id"]) for f in fields} for row in rows],
-                         ensure_ascii=False, default=_json_default)
-    with get_write_engine().begin() as conn:
-        conn.execute(sa.text("SET LOCAL statement_timeout TO 120000"))
-        conn.execute(sa.text(f"DELETE FROM {table}"))  # noqa: S608 - quoted identifier
-        if rows:
-            conn.execute(sa.text(
-                f"INSERT INTO {table} ({columns}) SELECT {columns} "  # noqa: S608
-                f"FROM json_populate_recordset(NULL::{table}, CAST(:rows AS json))"),
-                {"rows": payload})
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime.datetime | datetime.date):
-        return value.isoformat()
-    raise TypeError(f"not JSON serialisable: {value!r}")

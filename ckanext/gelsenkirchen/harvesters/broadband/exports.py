@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ckanext.gelsenkirchen import dataset_types
-from ckanext.gelsenkirchen.harvesters.base import rows_to_csv
+from ckanext.gelsenkirchen.harvesters.exports import rows_to_csv
 
 from .history import latest_date
 

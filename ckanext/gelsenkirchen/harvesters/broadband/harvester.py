@@ -4,13 +4,12 @@ docstring).
 """
 from __future__ import annotations
 
-import datetime
-import decimal
 import logging
 from collections.abc import Sequence
 from typing import Any
 
 from ckanext.gelsenkirchen import dataset_types, geography
+from ckanext.gelsenkirchen.harvesters import datastore, publishing
 from ckanext.gelsenkirchen.harvesters.base import (
     Download,
     ParseContext,
@@ -34,19 +33,6 @@ from .options import (
 from .scheme import record_to_row
 
 log = logging.getLogger(__name__)
-
-COLUMNS = [f["id"] for f in dataset_types.BROADBAND_COLUMNS]
-
-_INT_COLUMNS = {f["id"] for f in dataset_types.BROADBAND_COLUMNS if f["type"] == "int"}
-
-
-def _clean_value(value: Any) -> Any:
-    if isinstance(value, decimal.Decimal):
-        return float(value)
-    if isinstance(value, datetime.datetime | datetime.date):
-        return value.isoformat()[:10]
-    return value
-
 
 class BroadbandCoverageHarvester(SnapshotHarvester):
     dataset_type = dataset_types.BROADBAND
@@ -150,35 +136,10 @@ class BroadbandCoverageHarvester(SnapshotHarvester):
 
     def published_rows(self, source: Any, previous: Any) -> list[dict[str, Any]]:
         """Every row of the DataStore table (all reference dates)."""
-        import sqlalchemy as sa
-        from ckanext.datastore.backend.postgres import get_write_engine, identifier
-
-        resource_id = self.stable_ids(source)["data"]
+        resource_id = publishing.stable_ids(source)["data"]
         try:
-            with get_write_engine().connect() as conn:
-                if conn.execute(sa.text("SELECT to_regclass(:name)"),
-                                {"name": identifier(resource_id)}).scalar() is None:
-                    return []
-                present = {r[0] for r in conn.execute(sa.text(
-                    "SELECT column_name FROM information_schema.columns WHERE table_name = :t"),
-                    {"t": resource_id})}
-                columns = [c for c in COLUMNS if c in present]
-                result = conn.execute(sa.text(
-                    f"SELECT {', '.join(identifier(c) for c in columns)} "  # noqa: S608
-                    f"FROM {identifier(resource_id)}"))
-                rows = []
-                for values in result:
-                    row = {}
-                    for column, value in zip(columns, values, strict=True):
-                        if value is None:
-                            continue
-                        value = _clean_value(value)
-                        if column in _INT_COLUMNS:
-                            value = int(value)
-                        row[column] = value
-                    rows.append(row)
-                return rows
-        except Exception:  # noqa: BLE001 - no DataStore table yet, or none at all
+            return datastore.read_rows(resource_id, self.datastore_fields) or []
+        except Exception:  # noqa: BLE001 - no DataStore at all
             log.exception("Could not read the published rows of %s", resource_id)
             return self._rows_of(previous)
 
