@@ -11,6 +11,7 @@ prove nothing more about this package and cost a minute.
 from __future__ import annotations
 
 import pathlib
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -57,8 +58,17 @@ CHECK = textwrap.dedent("""
 @pytest.fixture(scope="module")
 def wheel_venv(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
     tmp = tmp_path_factory.mktemp("wheel")
+    # Built from a copy of the tracked files: setuptools' build/ directory in
+    # a checkout keeps modules that were since deleted, and they would ship.
+    source = tmp / "source"
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, check=True,
+                             capture_output=True).stdout.decode().split("\0")
+    for name in filter(None, tracked):
+        if (ROOT / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, source / name)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                    "--disable-pip-version-check", "-q", "-w", str(tmp), str(ROOT)],
+                    "--disable-pip-version-check", "-q", "-w", str(tmp), str(source)],
                    check=True, capture_output=True, cwd=tmp)
     wheel = next(tmp.glob("ckanext_gelsenkirchen-*.whl"))
     venv = tmp / "venv"
@@ -69,6 +79,17 @@ def wheel_venv(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
                     "--no-deps", "--disable-pip-version-check", "-q", str(wheel)],
                    check=True, capture_output=True)
     return venv
+
+
+def test_the_wheel_ships_every_package(wheel_venv: pathlib.Path) -> None:
+    """A package missing from pyproject.toml's explicit list would be missing
+    from the wheel only, not from the checkout the other tests use."""
+    site = wheel_venv / "lib/python3.11/site-packages"
+    for top in ("ckanext/gelsenkirchen", "pgsolr"):
+        for init in (ROOT / top).rglob("__init__.py"):
+            package = init.parent.relative_to(ROOT)
+            assert (site / package / "__init__.py").is_file(), f"{package} is not in the wheel"
+    assert (site / "ckanext/gelsenkirchen/schemas/__init__.py").is_file()
 
 
 def test_the_wheel_ships_plugin_schemas_templates_and_pgsolr(wheel_venv: pathlib.Path) -> None:
