@@ -1,6 +1,7 @@
 """Command line: ``pgsolr serve --dsn ... [--host] [--port] [--schema] [--log-level]
 [--pool-size] [--pool-timeout] [--statement-timeout] [--max-scan-docs]
-[--docsets-max-docs] [--docsets-min-matches]``."""
+[--docsets-max-docs] [--docsets-min-matches]``,
+``pgsolr print-schema [--language en|de]``, ``pgsolr configset DIR [--language de|en]``."""
 from __future__ import annotations
 
 import argparse
@@ -10,6 +11,7 @@ import sys
 import threading
 from typing import Any
 
+from .configset import LANGUAGES, schema_xml, write_configset
 from .search import MAX_SCAN_DOCS, STATEMENT_TIMEOUT
 from .store import POOL_TIMEOUT
 
@@ -45,7 +47,15 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--docsets-min-matches", type=int, default=None, metavar="N",
                        help="... once a query of the core matched N documents (default 1000; "
                             "make conformance uses 1 to run CKAN's tests through the sets)")
-    sub.add_parser("print-schema", help="print the merged schema.xml (for Apache Solr)")
+    printer = sub.add_parser("print-schema", help="print the merged schema.xml (for Apache Solr)")
+    printer.add_argument("--language", choices=LANGUAGES, default="en",
+                         help="text analysis: en (CKAN's, default) or de (German; needs the "
+                              "word list that `configset` writes beside it)")
+    configset = sub.add_parser(
+        "configset", help="write a Solr configset for CKAN (schema.xml, solrconfig.xml, ...)")
+    configset.add_argument("directory", help="the configset's conf directory (created)")
+    configset.add_argument("--language", choices=LANGUAGES, default="de",
+                           help="text analysis: de (German, default) or en (CKAN's English)")
     return parser
 
 
@@ -54,7 +64,11 @@ def main(argv: list[str] | None = None) -> int:
     from .schema import load_schema
 
     if args.command == "print-schema":
-        sys.stdout.write(load_schema().xml)
+        sys.stdout.write(schema_xml(args.language))
+        return 0
+    if args.command == "configset":
+        names = write_configset(args.directory, args.language)
+        print(f"wrote {', '.join(names)} to {args.directory} ({args.language})")
         return 0
 
     logging.basicConfig(level=getattr(logging, args.log_level.upper()),

@@ -296,13 +296,18 @@ def _insert_before(text: str, marker: str, block: str) -> str:
     return text[:line_start] + block + text[line_start:]
 
 
+def merged_schema_xml() -> str:
+    """CKAN's schema.xml (from the installed ckan package) merged with our addition."""
+    with open(default_schema_path(), encoding="utf-8") as fh:
+        base = fh.read()
+    with open(ADDITION_FILE, encoding="utf-8") as fh:
+        addition = fh.read()
+    return merge_addition(base, addition)
+
+
 def load_schema(path: str | None = None) -> Schema:
     """Load ``path``; by default CKAN's schema.xml merged with our addition."""
     if path:
         with open(path, encoding="utf-8") as fh:
             return Schema(fh.read())
-    with open(default_schema_path(), encoding="utf-8") as fh:
-        base = fh.read()
-    with open(ADDITION_FILE, encoding="utf-8") as fh:
-        addition = fh.read()
-    return Schema(merge_addition(base, addition))
+    return Schema(merged_schema_xml())

@@ -117,3 +117,9 @@ def test_the_wheel_ships_plugin_schemas_templates_and_pgsolr(wheel_venv: pathlib
     schema = subprocess.run([str(wheel_venv / "bin/pgsolr"), "print-schema"],
                             capture_output=True, text=True, check=True).stdout
     assert '<field name="maxx" type="float"' in schema and "<schema" in schema
+    conf = wheel_venv / "configset"
+    subprocess.run([str(wheel_venv / "bin/pgsolr"), "configset", str(conf)],
+                   capture_output=True, text=True, check=True)
+    assert "GermanLightStemFilterFactory" in (conf / "schema.xml").read_text()
+    assert "glasfaser" in (conf / "lang/compounds_de.txt").read_text().split()
+    assert (conf / "solrconfig.xml").is_file()
