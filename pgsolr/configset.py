@@ -2,7 +2,8 @@
 
 A configset is CKAN's schema.xml merged with schema-addition.xml (the one
 merge, :func:`pgsolr.schema.merged_schema_xml`), our solrconfig.xml and the
-files they name. With ``de`` (the portal's default) CKAN's ``text`` field
+files they name. ``_version_`` becomes a long (SolrCloud needs it; CKAN's
+schema declares a string). With ``de`` (the portal's default) CKAN's ``text`` field
 type is replaced by the German one of ``solr/text-de.xml`` and the word list
 ``solr/compounds-de.txt`` is written, normalised, to lang/compounds_de.txt;
 ``en`` keeps CKAN's English analysis.
@@ -20,6 +21,12 @@ WORDS_FILE = "lang/compounds_de.txt"
 
 # CKAN's <fieldType name="text" ...> ... </fieldType>
 _TEXT_TYPE_RE = re.compile(r'[ \t]*<fieldType name="text" .*?</fieldType>[ \t]*\n', re.S)
+_VERSION_FIELD_RE = re.compile(r'<field name="_version_" [^>]*/>')
+# CKAN declares _version_ a string; SolrCloud replicas read it as a long
+# (VersionInfo.getVersionFromIndex: UnsupportedOperationException from
+# FunctionValues.longVal, then recovery and lost updates on replicas)
+_VERSION_FIELD = ('<field name="_version_" type="long" indexed="true" stored="true" '
+                  'docValues="true"/> <!-- long, not CKAN\'s string: SolrCloud needs it -->')
 
 
 def _read(name: str) -> str:
@@ -28,10 +35,14 @@ def _read(name: str) -> str:
 
 
 def schema_xml(language: str = "en") -> str:
-    """The merged schema.xml with the text analysis of ``language``."""
+    """The merged schema.xml for Apache Solr, with the text analysis of
+    ``language`` and a ``_version_`` field that SolrCloud can use."""
     if language not in LANGUAGES:
         raise ValueError(f"language must be one of {', '.join(LANGUAGES)}")
     xml = merged_schema_xml()
+    if not _VERSION_FIELD_RE.search(xml):
+        raise RuntimeError("CKAN's schema.xml has no _version_ field")
+    xml = _VERSION_FIELD_RE.sub(_VERSION_FIELD, xml, count=1)
     if language == "en":
         return xml
     if not _TEXT_TYPE_RE.search(xml):

@@ -25,10 +25,15 @@ def _text_type(xml: str):
     return next(t for t in root.iter("fieldType") if t.get("name") == "text")
 
 
-def test_english_is_ckans_schema_with_the_addition() -> None:
-    assert schema_xml("en") == merged_schema_xml()
-    filters = [f.get("class") for f in _text_type(schema_xml("en")).iter("filter")]
+def test_english_is_ckans_schema_with_the_addition_and_a_long_version() -> None:
+    en = schema_xml("en")
+    filters = [f.get("class") for f in _text_type(en).iter("filter")]
     assert "solr.SnowballPorterFilterFactory" in filters
+    # only _version_ differs: SolrCloud reads it as a long
+    changed = set(en.splitlines()) ^ set(merged_schema_xml().splitlines())
+    assert all("_version_" in line for line in changed) and len(changed) == 2
+    assert Schema(en).field("_version_").kind == "int"
+    assert Schema(merged_schema_xml()).field("_version_").kind == "string"
 
 
 def test_german_replaces_only_the_text_field_type() -> None:
