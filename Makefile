@@ -3,6 +3,7 @@
 #   make demo         run a local portal on http://127.0.0.1:$(PORT) in the background
 #   make stop         stop everything make demo started
 #   make conformance  CKAN's own search tests against pgsolr
+#   make solr         build Apache Solr 9.10.1 from Maven Central (scripts/solr-ctl.sh)
 #   make bench-search pgsolr indexing and query benchmark
 #   make fuzz-search  pgsolr's /select parameters, FUZZ_EXAMPLES (100000) random parameter sets
 #   make bench-broadband broadband harvester benchmark (grid GeoPackage, 10,000-feature GeoJSON)
@@ -12,7 +13,7 @@ SHELL := /bin/bash
 PORT ?= 5000
 export PORT
 
-.PHONY: install services test conformance demo stop bench-search bench-broadband bench-harvest bench-pages lint config-reference fuzz fuzz-search
+.PHONY: install services test conformance demo stop solr bench-search bench-broadband bench-harvest bench-pages lint config-reference fuzz fuzz-search
 FUZZ_EXAMPLES ?= 100000
 
 install:
@@ -40,6 +41,9 @@ demo: install
 
 stop:
 	@scripts/stop.sh
+
+solr: install
+	@scripts/solr-ctl.sh build
 
 bench-search: install services
 	@scripts/setup-db.sh test.ini ckan_test datastore_test >/dev/null

@@ -14,6 +14,8 @@ REDIS_PORT="${REDIS_PORT:-6379}"
 PGSOLR_DB="${PGSOLR_DB:-gelsenkirchen_pgsolr}"
 PGSOLR_HOST="${PGSOLR_HOST:-127.0.0.1}"
 PGSOLR_PORT="${PGSOLR_PORT:-8983}"
+# Apache Solr of scripts/solr-ctl.sh (its cloud's first node)
+SOLR_PORT="${SOLR_PORT:-8983}"
 export PGHOST PGPORT
 
 mkdir -p "$RUN_DIR"
@@ -48,13 +50,20 @@ urllib.request.urlopen(sys.argv[1], timeout=2).read()
 PY
 }
 
-# wait_for_url URL SECONDS NAME LOGFILE
+# wait_for_url URL SECONDS NAME [LOGFILE [PID]]: wait until URL answers; stop
+# with the log's tail after SECONDS, or at once when process PID has ended.
 wait_for_url() {
-  local url=$1 seconds=$2 name=$3 log=${4:-}
-  for _ in $(seq 1 $((seconds * 4))); do
+  local url=$1 seconds=$2 name=$3 log=${4:-} pid=${5:-}
+  local deadline=$((SECONDS + seconds))
+  while [ "$SECONDS" -lt "$deadline" ]; do
     url_answers "$url" && return 0
-    sleep 0.25
+    if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+      [ -n "$log" ] && [ -f "$log" ] && tail -n 30 "$log" >&2
+      die "$name (pid $pid) ended before it answered at $url${log:+ (log: $log)}"
+    fi
+    sleep 0.5
   done
   [ -n "$log" ] && [ -f "$log" ] && tail -n 30 "$log" >&2
   die "$name did not answer at $url within ${seconds}s${log:+ (log: $log)}"
 }
+

@@ -1,0 +1,219 @@
+#!/usr/bin/env bash
+# Apache Solr 9.10.1 (from Maven Central, solr/pom.xml) on this machine.
+#   scripts/solr-ctl.sh build                     resolve and compile solr/ (done by start)
+#   scripts/solr-ctl.sh start|stop|status         standalone Solr, cores ckan, ckan_test,
+#                                                 ckan_conformance at http://127.0.0.1:$SOLR_PORT/solr/
+#   scripts/solr-ctl.sh start|stop|status --cloud SolrCloud: ZooKeeper and two Solr nodes in one
+#                                                 JVM, collections of 2 shards x 2 replicas
+# Environment: SOLR_PORT (8983; the cloud's first node), SOLR_PORT2 (SOLR_PORT+1,
+# the cloud's second node), ZK_PORT (SOLR_PORT+1000), SOLR_SCHEMA (de: German
+# text analysis, the portal's default; en: CKAN's English schema), SOLR_HEAP
+# (MB per Solr node, 512), SOLR_START_TIMEOUT (seconds; 180, cloud 300).
+# Data, logs and pid files are under .run/solr/. "start" uses a Solr that
+# already answers on the port; "stop" stops only what this script started.
+source "$(dirname "$0")/lib.sh"
+SOLR_DIR="$RUN_DIR/solr"
+SOLR_SCHEMA="${SOLR_SCHEMA:-de}"
+SOLR_PORT2="${SOLR_PORT2:-$((SOLR_PORT + 1))}"
+ZK_PORT="${ZK_PORT:-$((SOLR_PORT + 1000))}"
+SOLR_HEAP="${SOLR_HEAP:-512}"
+CORES=(ckan ckan_test ckan_conformance)
+PROJECT="$ROOT/solr"
+LAUNCHER=de.gelsenkirchen.solr.Launcher
+mkdir -p "$SOLR_DIR"
+
+cloud=0
+action=""
+for arg in "$@"; do
+  case "$arg" in
+    --cloud) cloud=1 ;;
+    build|start|stop|status) action=$arg ;;
+    *) die "usage: $0 build|start|stop|status [--cloud]" ;;
+  esac
+done
+[ -n "$action" ] || die "usage: $0 build|start|stop|status [--cloud]"
+case "$SOLR_SCHEMA" in de|en) ;; *) die "SOLR_SCHEMA=$SOLR_SCHEMA: use de (German) or en (CKAN's English)" ;; esac
+if [ "$cloud" = 1 ]; then mode=cloud; else mode=standalone; fi
+pidfile="$SOLR_DIR/$mode.pid"
+log="$SOLR_DIR/$mode.log"
+build_log="$SOLR_DIR/build.log"
+
+# Java 17 and Maven: installed from Debian's packages when missing (as root).
+need_java() {
+  command -v java >/dev/null && command -v mvn >/dev/null && return
+  apt_install "Java 17 and Maven (for Apache Solr)" openjdk-17-jdk-headless maven
+}
+
+# build: compile the launcher and write the classpath (jars in ~/.m2). Skipped
+# while solr/ is unchanged and every jar is still there, so that a second
+# start asks Maven nothing.
+build() {
+  need_java
+  local stamp="$PROJECT/target/build.stamp" digest missing=0
+  digest=$(cat "$PROJECT/pom.xml" "$PROJECT"/src/main/java/de/gelsenkirchen/solr/*.java \
+    "$PROJECT"/src/main/resources/* | sha256sum | cut -c1-16)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$digest" ] && [ -f "$PROJECT/target/classpath.txt" ]; then
+    while read -r jar; do [ -f "$jar" ] || { missing=1; break; }; done < <(tr ':' '\n' <"$PROJECT/target/classpath.txt")
+    [ "$missing" = 0 ] && return
+  fi
+  say "building Solr 9.10.1 from Maven Central into ~/.m2 (log: $build_log)"
+  local start=$SECONDS
+  # offline first: once ~/.m2 has everything, a rebuild downloads nothing
+  timeout 300 mvn -B -o -f "$PROJECT/pom.xml" compile >"$build_log" 2>&1 \
+    || timeout 900 mvn -B -f "$PROJECT/pom.xml" compile >>"$build_log" 2>&1 \
+    || { tail -n 30 "$build_log" >&2; die "the Maven build of solr/ failed (log: $build_log)"; }
+  echo "$digest" >"$stamp"
+  say "built in $((SECONDS - start))s"
+}
+
+ours_running() {
+  [ -f "$pidfile" ] || return 1
+  local pid; pid=$(cat "$pidfile")
+  kill -0 "$pid" 2>/dev/null && grep -qa "$LAUNCHER" "/proc/$pid/cmdline" 2>/dev/null
+}
+
+# solr_info PORT: "VERSION MODE" (mode std or solrcloud) of the Solr on PORT,
+# or nothing when no Solr answers there
+solr_info() {
+  "$VENV/bin/python" - "http://127.0.0.1:$1/solr/admin/info/system?wt=json" <<'PY' 2>/dev/null || true
+import json, sys, urllib.request
+info = json.load(urllib.request.urlopen(sys.argv[1], timeout=3))
+print(info["lucene"]["solr-spec-version"], info["mode"])
+PY
+}
+
+# port_free PORT: nothing listens on 127.0.0.1:PORT
+port_free() {
+  "$VENV/bin/python" - "$1" <<'PY' 2>/dev/null
+import socket, sys
+s = socket.socket()
+sys.exit(0 if s.connect_ex(("127.0.0.1", int(sys.argv[1]))) != 0 else 1)
+PY
+}
+
+configset() {  # configset DIR: CKAN's schema + ours, $SOLR_SCHEMA analysis
+  rm -rf "$1"
+  "$VENV/bin/pgsolr" configset "$1" --language "$SOLR_SCHEMA" >/dev/null \
+    || die "pgsolr configset failed: run make install first"
+}
+
+java_cmd() {  # java_cmd HEAP ARGS...: the launcher in a JVM
+  local cp; cp="$PROJECT/target/classes:$(cat "$PROJECT/target/classpath.txt")"
+  # shellcheck disable=SC2206 # SOLR_JAVA_OPTS: more JVM options, split on spaces
+  JAVA_CMD=(java "-Xms${1}m" "-Xmx${1}m" -XX:+UseG1GC -Djava.awt.headless=true
+    "-Dsolr.log.dir=$SOLR_DIR" ${SOLR_JAVA_OPTS:-} -cp "$cp" "$LAUNCHER" "${@:2}")
+}
+
+start_jvm() {  # start_jvm: run JAVA_CMD in the background, pid in $pidfile
+  : >"$log"
+  nohup "${JAVA_CMD[@]}" >>"$log" 2>&1 </dev/null &
+  echo $! >"$pidfile"
+}
+
+start_standalone() {
+  local home="$SOLR_DIR/standalone"
+  mkdir -p "$home"
+  cat >"$home/solr.xml" <<'XML'
+<?xml version="1.0" encoding="UTF-8" ?>
+<!-- written by scripts/solr-ctl.sh -->
+<solr>
+  <str name="configSetBaseDir">${configSetBaseDir:configsets}</str>
+  <metrics enabled="false"/>
+</solr>
+XML
+  configset "$home/configsets/ckan/conf"
+  # an index made with another schema cannot take new documents: empty the
+  # cores when the configset changed (ckan search-index rebuild refills them)
+  local core digest
+  digest=$(cd "$home/configsets/ckan/conf" && find . -type f | sort | xargs cat | sha256sum | cut -c1-16)
+  if [ -f "$home/configset.sha" ] && [ "$(cat "$home/configset.sha")" != "$digest" ]; then
+    say "the configset changed (SOLR_SCHEMA=$SOLR_SCHEMA or a new version): emptying the cores"
+    for core in "${CORES[@]}"; do rm -rf "${home:?}/$core/data"; done
+  fi
+  echo "$digest" >"$home/configset.sha"
+  for core in "${CORES[@]}"; do
+    mkdir -p "$home/$core"
+    printf 'name=%s\nconfigSet=ckan\n' "$core" >"$home/$core/core.properties"
+  done
+  java_cmd "$SOLR_HEAP" standalone "$home" "$SOLR_PORT"
+  say "starting Solr (standalone, schema $SOLR_SCHEMA) on 127.0.0.1:$SOLR_PORT (log: $log)"
+  start_jvm
+  for core in "${CORES[@]}"; do
+    wait_for_url "http://127.0.0.1:$SOLR_PORT/solr/$core/admin/ping" "${SOLR_START_TIMEOUT:-180}" \
+      "Solr core $core" "$log" "$(cat "$pidfile")"
+  done
+  say "Solr $(solr_info "$SOLR_PORT") answers: solr_url = http://127.0.0.1:$SOLR_PORT/solr/ckan"
+}
+
+start_cloud() {
+  local base="$SOLR_DIR/cloud" port heap
+  # MiniSolrCloudCluster sets up its nodes anew: the cloud starts empty
+  # (ckan search-index rebuild fills it)
+  rm -rf "$base" "$SOLR_DIR/cloud-configset"
+  configset "$SOLR_DIR/cloud-configset"
+  for port in "$ZK_PORT" "$SOLR_PORT2"; do
+    port_free "$port" || die "port $port (ZK_PORT/SOLR_PORT2) is in use: choose others"
+  done
+  heap=$((SOLR_HEAP * 2))  # two Solr nodes in one JVM
+  java_cmd "$heap" cloud "$base" "$ZK_PORT" "$SOLR_PORT,$SOLR_PORT2" "$SOLR_DIR/cloud-configset" ckan \
+    "$(IFS=,; echo "${CORES[*]}")" 2 2
+  say "starting SolrCloud (ZooKeeper 127.0.0.1:$ZK_PORT, nodes on $SOLR_PORT and $SOLR_PORT2, schema $SOLR_SCHEMA; log: $log)"
+  start_jvm
+  local pid core; pid=$(cat "$pidfile")
+  for core in "${CORES[@]}"; do
+    for port in "$SOLR_PORT" "$SOLR_PORT2"; do
+      wait_for_url "http://127.0.0.1:$port/solr/$core/admin/ping" "${SOLR_START_TIMEOUT:-300}" \
+        "SolrCloud collection $core on port $port" "$log" "$pid"
+    done
+  done
+  say "SolrCloud $(solr_info "$SOLR_PORT") answers: collections ${CORES[*]} (2 shards x 2 replicas)"
+  say "solr_url = http://127.0.0.1:$SOLR_PORT/solr/ckan"
+}
+
+stop_ours() {
+  if ours_running; then
+    local pid; pid=$(cat "$pidfile")
+    say "stopping Solr ($mode, pid $pid)"
+    kill "$pid"
+    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    if kill -0 "$pid" 2>/dev/null; then
+      say "Solr ($mode) did not stop within 30s: killing it"
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+  fi
+  rm -f "$pidfile"
+}
+
+case "$action" in
+  build) build ;;
+  start)
+    if ours_running; then
+      say "Solr ($mode) already running (pid $(cat "$pidfile")): solr_url = http://127.0.0.1:$SOLR_PORT/solr/ckan"
+      exit 0
+    fi
+    rm -f "$pidfile"
+    if ! port_free "$SOLR_PORT"; then
+      info=$(solr_info "$SOLR_PORT")
+      [ -n "$info" ] || die "port $SOLR_PORT is in use by something that is not Apache Solr (pgsolr?): set SOLR_PORT to a free port"
+      want=std; [ "$cloud" = 1 ] && want=solrcloud
+      [ "${info#* }" = "$want" ] || die "Solr ${info% *} in mode ${info#* } answers on port $SOLR_PORT, not the $mode Solr asked for: set SOLR_PORT to a free port"
+      url_answers "http://127.0.0.1:$SOLR_PORT/solr/ckan/admin/ping" \
+        || die "Solr ${info% *} answers on port $SOLR_PORT but has no core or collection ckan"
+      say "Solr ${info% *} ($mode) already answers on port $SOLR_PORT (not started by this script): using it"
+      exit 0
+    fi
+    build
+    if [ "$cloud" = 1 ]; then start_cloud; else start_standalone; fi
+    ;;
+  stop) stop_ours ;;
+  status)
+    if ours_running; then
+      pid=$(cat "$pidfile")
+      echo "Solr $mode running (pid $pid, RSS $(( $(ps -o rss= -p "$pid") / 1024 )) MB): http://127.0.0.1:$SOLR_PORT/solr/ckan"
+    elif info=$(solr_info "$SOLR_PORT") && [ -n "$info" ]; then
+      echo "Solr ${info% *} (${info#* }) answers on port $SOLR_PORT (not started by this script)"
+    else
+      echo "Solr $mode not running"; exit 1
+    fi
+    ;;
+esac
