@@ -2,13 +2,15 @@
 #   make test         install, set up databases, run ruff, the suite and CKAN conformance
 #   make demo         run a local portal on http://127.0.0.1:$(PORT) in the background
 #   make stop         stop everything make demo started
-#   make conformance  CKAN's own search tests against pgsolr
+#   make conformance  CKAN's own search tests against the search backend
 #   make solr         build Apache Solr 9.10.1 from Maven Central (scripts/solr-ctl.sh)
 #   make bench-search pgsolr indexing and query benchmark
 #   make fuzz-search  pgsolr's /select parameters, FUZZ_EXAMPLES (100000) random parameter sets
 #   make bench-broadband broadband harvester benchmark (grid GeoPackage, 10,000-feature GeoJSON)
 #   make bench-harvest WiFi harvester benchmark (10,000-hotspot CSV and GeoJSON)
 #   make bench-pages  page response times, portal theme vs stock CKAN templates
+# SEARCH=pgsolr (default) | solr | solrcloud picks the search backend of
+# make test, make demo and make conformance (make test SEARCH=solr).
 SHELL := /bin/bash
 PORT ?= 5000
 export PORT

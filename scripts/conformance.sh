@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
-# Run CKAN 2.12's own search tests against pgsolr: all of ckan/tests/lib/search/
-# and ckan/tests/logic/action/test_get.py, minus the tests listed with a
-# reason in conformance-skips.txt. Starts pgsolr when nothing answers. Then
-# runs them again against a second pgsolr that answers every match-all query
-# from its document sets.
+# Run CKAN 2.12's own search tests against the search backend of SEARCH
+# (pgsolr, solr or solrcloud): all of ckan/tests/lib/search/ and
+# ckan/tests/logic/action/test_get.py, minus the tests listed with a reason
+# in conformance-skips.txt. Starts the backend when nothing answers. On
+# pgsolr, runs them again against a second pgsolr that answers every
+# match-all query from its document sets.
 source "$(dirname "$0")/lib.sh"
 "$ROOT/scripts/services.sh"
 "$ROOT/scripts/setup-db.sh" "$ROOT/conformance.ini" ckan_test datastore_test
-started=0
-url_answers "http://$PGSOLR_HOST:$PGSOLR_PORT/solr/ckan/admin/ping" || started=1
-"$ROOT/scripts/pgsolr-ctl.sh" start
-[ "$started" = 1 ] && trap '"$ROOT/scripts/pgsolr-ctl.sh" stop' EXIT
+search_start
+started=$SEARCH_STARTED
+[ "$started" = 1 ] && trap 'search_ctl stop' EXIT
 
 ckan_pkg=$("$VENV/bin/python" -c 'import ckan, os; print(os.path.dirname(ckan.__file__))')
 # pytest matches --deselect against node ids, which are relative to the rootdir ($ROOT)
@@ -26,9 +26,11 @@ run_ckan_tests() {
     "$ckan_pkg/tests/lib/search" "$ckan_pkg/tests/logic/action/test_get.py" "${deselect[@]}" "$@"
 }
 
-say "CKAN conformance: ckan/tests/lib/search/ and ckan/tests/logic/action/test_get.py against pgsolr (skip list: $((${#deselect[@]} / 2)) entries)"
+say "CKAN conformance: ckan/tests/lib/search/ and ckan/tests/logic/action/test_get.py against $SEARCH (skip list: $((${#deselect[@]} / 2)) entries)"
 cd "$ROOT"
+search_env "$ROOT/conformance.ini" ckan_conformance
 run_ckan_tests "$@"
+[ "$SEARCH" = pgsolr ] || exit 0
 
 # The same tests once more against a pgsolr that answers every match-all
 # query from its document sets (normally only for cores where a query
@@ -39,7 +41,7 @@ sets_log="$RUN_DIR/pgsolr-conformance-sets.log"
 "$VENV/bin/pgsolr" serve --dsn "postgresql://ckan_default@$PGHOST:$PGPORT/$PGSOLR_DB" \
   --host 127.0.0.1 --port "$port" --docsets-min-matches 1 >"$sets_log" 2>&1 </dev/null &
 sets_pid=$!
-trap 'kill "$sets_pid" 2>/dev/null; [ "$started" = 1 ] && "$ROOT/scripts/pgsolr-ctl.sh" stop' EXIT
+trap 'kill "$sets_pid" 2>/dev/null; [ "$started" = 1 ] && search_ctl stop' EXIT
 wait_for_url "http://127.0.0.1:$port/solr/ckan/admin/ping" 30 "pgsolr (document sets)" "$sets_log"
 say "CKAN conformance again, every match-all query answered from pgsolr's document sets"
 CKAN_SOLR_URL="http://127.0.0.1:$port/solr/ckan_conformance" run_ckan_tests "$@"

@@ -20,16 +20,13 @@ fi
 # Re-merging keeps the file in step with config/demo-options.ini.
 "$VENV/bin/ckan" config-tool "$ini" -f "$ROOT/config/demo-options.ini" >/dev/null
 "$VENV/bin/ckan" config-tool "$ini" "ckan.site_url=http://127.0.0.1:$PORT" \
-  "ckan.storage_path=$RUN_DIR/demo-storage" >/dev/null
+  "ckan.storage_path=$RUN_DIR/demo-storage" "solr_url=$(search_url ckan)" >/dev/null
 
 "$ROOT/scripts/setup-db.sh" "$ini" ckan_default datastore_default
-# make stop stops pgsolr only when this demo started it.
-if url_answers "http://$PGSOLR_HOST:$PGSOLR_PORT/solr/ckan/admin/ping"; then
-  say "a search service already answers on $PGSOLR_HOST:$PGSOLR_PORT: using it"
-else
-  "$ROOT/scripts/pgsolr-ctl.sh" start
-  cp "$RUN_DIR/pgsolr.pid" "$DEMO_DIR/pgsolr.pid"
-fi
+# The search backend of SEARCH (pgsolr, solr or solrcloud); make stop stops
+# it only when this demo started it.
+search_start
+[ "$SEARCH_STARTED" = 1 ] && echo "$SEARCH" >"$DEMO_DIR/search.started"
 # The index follows the database (also when the database was made anew).
 ckan search-index rebuild >>"$DEMO_DIR/setup.log" 2>&1 || die "ckan search-index rebuild failed (see $DEMO_DIR/setup.log)"
 
@@ -72,7 +69,8 @@ cat <<TXT
 The Gelsenkirchen demo portal runs at http://127.0.0.1:$PORT
   login:     admin / $(cat "$password_file")
   started:   $(cd "$DEMO_DIR" && ls ./*.pid | sed 's|./||; s|.pid||' | xargs)
-  logs:      $DEMO_DIR/*.log, $RUN_DIR/pgsolr.log
+  search:    $SEARCH at $(search_url ckan)
+  logs:      $DEMO_DIR/*.log, $RUN_DIR/pgsolr.log or $RUN_DIR/solr/*.log
   config:    $ini
   stop with: make stop
 TXT

@@ -67,3 +67,47 @@ wait_for_url() {
   die "$name did not answer at $url within ${seconds}s${log:+ (log: $log)}"
 }
 
+# The search backend of make test, make demo and make conformance:
+# SEARCH=pgsolr (default), solr (standalone Apache Solr) or solrcloud
+# (two Solr nodes and ZooKeeper), all run by scripts/*-ctl.sh on this machine.
+SEARCH="${SEARCH:-pgsolr}"
+case "$SEARCH" in
+  pgsolr) SEARCH_HOST=$PGSOLR_HOST; SEARCH_PORT=$PGSOLR_PORT ;;
+  solr|solrcloud) SEARCH_HOST=127.0.0.1; SEARCH_PORT=$SOLR_PORT ;;
+  *) die "SEARCH=$SEARCH: use SEARCH=pgsolr (default), SEARCH=solr or SEARCH=solrcloud" ;;
+esac
+
+# search_url CORE: CKAN's solr_url for core (or collection) CORE of $SEARCH
+search_url() { echo "http://$SEARCH_HOST:$SEARCH_PORT/solr/$1"; }
+
+# search_ctl start|stop|status: the control script of $SEARCH
+search_ctl() {
+  case "$SEARCH" in
+    pgsolr) "$ROOT/scripts/pgsolr-ctl.sh" "$@" ;;
+    solr) "$ROOT/scripts/solr-ctl.sh" "$@" ;;
+    solrcloud) "$ROOT/scripts/solr-ctl.sh" "$@" --cloud ;;
+  esac
+}
+
+# search_env INI CORE: point CKAN (and the processes the tests start) at
+# CORE of $SEARCH: exports CKAN_SOLR_URL when that differs from INI's
+# solr_url. Only then: CKAN's environment variable also overrides
+# solr_url set by a test (pytest.mark.ckan_config).
+search_env() {
+  local url ini_url
+  url=$(search_url "$2")
+  ini_url=$(sed -n 's/^solr_url *= *//p' "$1")
+  unset CKAN_SOLR_URL
+  if [ "$url" != "$ini_url" ]; then
+    export CKAN_SOLR_URL=$url
+    say "CKAN_SOLR_URL=$url (in place of $(basename "$1")'s $ini_url)"
+  fi
+}
+
+# search_start: start $SEARCH unless it answers already; SEARCH_STARTED=1
+# when this call started it (so the caller stops it again).
+search_start() {
+  SEARCH_STARTED=0
+  url_answers "$(search_url ckan)/admin/ping" || SEARCH_STARTED=1
+  search_ctl start
+}

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # make stop: stop the processes make demo started (pid files in .run/demo/),
+# the search backend when make demo started it (.run/demo/search.started),
 # and nothing else.
 source "$(dirname "$0")/lib.sh"
 DEMO_DIR="$RUN_DIR/demo"
@@ -15,4 +16,9 @@ for pidfile in "$DEMO_DIR"/*.pid; do
   rm -f "$pidfile"
   [ "$name" = pgsolr ] && rm -f "$RUN_DIR/pgsolr.pid"
 done
+if [ -f "$DEMO_DIR/search.started" ]; then
+  SEARCH=$(cat "$DEMO_DIR/search.started")
+  search_ctl stop
+  rm -f "$DEMO_DIR/search.started"
+fi
 say "demo stopped"
