@@ -203,7 +203,10 @@ case "$action" in
       exit 0
     fi
     build
+    # a start that fails (timeout, JVM ended) leaves no JVM behind
+    trap '[ $? = 0 ] || stop_ours' EXIT
     if [ "$cloud" = 1 ]; then start_cloud; else start_standalone; fi
+    trap - EXIT
     ;;
   stop) stop_ours ;;
   status)
