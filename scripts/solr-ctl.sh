@@ -35,6 +35,7 @@ done
 case "$SOLR_SCHEMA" in de|en) ;; *) die "SOLR_SCHEMA=$SOLR_SCHEMA: use de (German) or en (CKAN's English)" ;; esac
 if [ "$cloud" = 1 ]; then mode=cloud; else mode=standalone; fi
 pidfile="$SOLR_DIR/$mode.pid"
+portfile="$SOLR_DIR/$mode.port"  # the SOLR_PORT it was started with
 log="$SOLR_DIR/$mode.log"
 build_log="$SOLR_DIR/build.log"
 
@@ -108,6 +109,7 @@ start_jvm() {  # start_jvm: run JAVA_CMD in the background, pid in $pidfile
   : >"$log"
   nohup "${JAVA_CMD[@]}" >>"$log" 2>&1 </dev/null &
   echo $! >"$pidfile"
+  echo "$SOLR_PORT" >"$portfile"
 }
 
 start_standalone() {
@@ -181,13 +183,16 @@ stop_ours() {
       kill -9 "$pid" 2>/dev/null || true
     fi
   fi
-  rm -f "$pidfile"
+  rm -f "$pidfile" "$portfile"
 }
 
 case "$action" in
   build) build ;;
   start)
     if ours_running; then
+      running_port=$(cat "$portfile" 2>/dev/null || echo "?")
+      [ "$running_port" = "$SOLR_PORT" ] \
+        || die "Solr ($mode, pid $(cat "$pidfile")) already runs on port $running_port: stop it first, or use SOLR_PORT=$running_port"
       say "Solr ($mode) already running (pid $(cat "$pidfile")): solr_url = http://127.0.0.1:$SOLR_PORT/solr/ckan"
       exit 0
     fi
@@ -212,7 +217,7 @@ case "$action" in
   status)
     if ours_running; then
       pid=$(cat "$pidfile")
-      echo "Solr $mode running (pid $pid, RSS $(( $(ps -o rss= -p "$pid") / 1024 )) MB): http://127.0.0.1:$SOLR_PORT/solr/ckan"
+      echo "Solr $mode running (pid $pid, RSS $(( $(ps -o rss= -p "$pid") / 1024 )) MB): http://127.0.0.1:$(cat "$portfile" 2>/dev/null || echo "$SOLR_PORT")/solr/ckan"
     elif info=$(solr_info "$SOLR_PORT") && [ -n "$info" ]; then
       echo "Solr ${info% *} (${info#* }) answers on port $SOLR_PORT (not started by this script)"
     else
