@@ -152,35 +152,10 @@ def build_tsvector(fields: dict[str, list[Tokens]],
     """tsvector literal for a document: field-prefixed lexemes, positions
     offset by POSITION_GAP between the values of a multi-valued field."""
     entries: dict[str, list[int]] = {}
-    for field, (spec, values) in (ngrams or {}).items():
-        for value in values:
-            for window, pos in ngram_windows(spec, value):
-                lst = entries.setdefault(field + ":" + window, [])
-                if len(lst) < 256 and (not lst or lst[-1] != pos):
-                    lst.append(pos)
-    for field, values in (exact or {}).items():
-        for pos, value in enumerate(values, start=1):
-            key = exact_lexeme(field, value)
-            if key is not None:
-                entries.setdefault(key, []).append(min(pos, MAX_POS))
+    _add_ngrams(entries, ngrams or {})
+    _add_exact(entries, exact or {})
     for field, values in fields.items():
-        offset = 0
-        prefix = field + ":"
-        for tokens in values:
-            last = 0
-            for pos, lexemes in tokens:
-                p = pos + offset
-                if p > MAX_POS:
-                    p = MAX_POS
-                last = pos
-                for lx in lexemes:
-                    key = prefix + lx
-                    lst = entries.get(key)
-                    if lst is None:
-                        entries[key] = [p]
-                    elif lst[-1] != p and len(lst) < 256:
-                        lst.append(p)
-            offset += last + POSITION_GAP
+        _add_tokens(entries, field + ":", values)
     parts = []
     for key, positions in entries.items():
         if len(key) * 4 > MAX_LEXEME_BYTES and len(key.encode("utf-8")) > MAX_LEXEME_BYTES:
@@ -190,6 +165,43 @@ def build_tsvector(fields: dict[str, list[Tokens]],
             positions = sorted(set(positions))
         parts.append(quoted + ":" + ",".join(map(str, positions)))
     return " ".join(parts)
+
+
+def _add_ngrams(entries: dict[str, list[int]],
+                ngrams: dict[str, tuple[NGram, list[str]]]) -> None:
+    for field, (spec, texts) in ngrams.items():
+        for text in texts:
+            for window, pos in ngram_windows(spec, text):
+                lst = entries.setdefault(field + ":" + window, [])
+                if len(lst) < 256 and (not lst or lst[-1] != pos):
+                    lst.append(pos)
+
+
+def _add_exact(entries: dict[str, list[int]], exact: dict[str, list[str]]) -> None:
+    for field, strings in exact.items():
+        for number, string in enumerate(strings, start=1):
+            exact_key = exact_lexeme(field, string)
+            if exact_key is not None:
+                entries.setdefault(exact_key, []).append(min(number, MAX_POS))
+
+
+def _add_tokens(entries: dict[str, list[int]], prefix: str, values: list[Tokens]) -> None:
+    """The analysed values of one field; each value starts POSITION_GAP
+    after the last position of the one before (Solr's positionIncrementGap)."""
+    offset = 0
+    for tokens in values:
+        last = 0
+        for pos, lexemes in tokens:
+            p = min(pos + offset, MAX_POS)
+            last = pos
+            for lx in lexemes:
+                key = prefix + lx
+                known = entries.get(key)
+                if known is None:
+                    entries[key] = [p]
+                elif known[-1] != p and len(known) < 256:
+                    known.append(p)
+        offset += last + POSITION_GAP
 
 
 def tokens_tsquery(field: str, tokens: Tokens) -> str | None:

@@ -57,10 +57,10 @@ def _convert(fld: Field, value: Any, uid: str) -> tuple[Any, Any] | None:
         return None   # lenient: empty strings in typed fields are dropped
     if fld.kind == INT:
         try:
-            num = int(value) if not isinstance(value, str) else int(float(value.strip()))
+            whole = int(value) if not isinstance(value, str) else int(float(value.strip()))
         except (TypeError, ValueError, OverflowError):
             raise fail() from None
-        return num, num
+        return whole, whole
     if fld.kind == FLOAT:
         try:
             num = float(value)
@@ -82,7 +82,7 @@ def _convert(fld: Field, value: Any, uid: str) -> tuple[Any, Any] | None:
     return text, text
 
 
-def prepare(schema: Schema, doc: dict[str, Any]) -> PreparedDoc:
+def prepare(schema: Schema, doc: dict[str, Any]) -> PreparedDoc:  # noqa: C901 - validation, copyField and conversion in one pass; to split by stage
     """Validate and normalise one document (applying copyField rules)."""
     key = schema.unique_key
     uid_values = _as_list(doc.get(key))
@@ -104,9 +104,9 @@ def prepare(schema: Schema, doc: dict[str, Any]) -> PreparedDoc:
         for dest in schema.copy_dests(name):
             if schema.field(dest) is not None:
                 values.setdefault(dest, []).extend(values[name])
-    for name, fld in schema.fields.items():
-        if fld.default is not None and name not in values:
-            values[name] = [fld.default]
+    for name, declared in schema.fields.items():
+        if declared.default is not None and name not in values:
+            values[name] = [declared.default]
 
     has: list[str] = []
     for name, vals in values.items():

@@ -64,8 +64,8 @@ def overlap_prefilter(text: str, schema: Schema) -> tuple[str, list[Any]] | None
     with a ratio > 0 satisfies: its box intersects the query box. Evaluated
     on the float columns before the function (a pure prefilter)."""
     m = _BBOX_OVERLAP_RE.fullmatch(re.sub(r"\s+", "", text))
-    if m is None or float(m.group(5)) <= 0 or any(schema.field(f) is None or schema.field(f).kind not in NUMERIC
-                        for f in COLUMN_FIELDS[:4]):
+    if m is None or float(m.group(5)) <= 0 or any((f := schema.field(name)) is None or f.kind not in NUMERIC
+                        for name in COLUMN_FIELDS[:4]):
         return None
     qmaxx, qminx, qmaxy, qminy = (float(m.group(i)) for i in range(1, 5))
     return ("(COALESCE(maxx, 0) > %s AND COALESCE(minx, 0) < %s "

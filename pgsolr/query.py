@@ -67,8 +67,10 @@ def _ts_frag(tsq: str, alt: tuple[str, list[Any]] | None = None, text: bool = Tr
     it gets merged with free text, when one tsv GIN lookup answers all."""
     if contains is not None:
         alt = ("idx @> %s::jsonb", [json.dumps(contains)])
-    use_alt = alt is not None and not text
-    sql, params = alt if use_alt else ("tsv @@ %s::tsquery", [tsq])
+    if alt is not None and not text:
+        sql, params = alt
+    else:
+        sql, params = "tsv @@ %s::tsquery", [tsq]
     return Frag(sql, list(params), "ts_rank(tsv, %s::tsquery)", [tsq], tsq=tsq,
                 alt=alt, text=text, contains=contains)
 
@@ -105,14 +107,16 @@ def _merge_ts(frags: list[Frag], nots: list[Frag], op: str) -> Frag:
             if not rest and not nots:
                 return one
             return _merge_ts([one] + rest, nots, op)
-    if all(f.alt is not None for f in frags + nots):
-        sqls = [f.alt[0] for f in frags] + [f"NOT ({f.alt[0]})" for f in nots]
+    frag_alts = [f.alt for f in frags if f.alt is not None]
+    not_alts = [f.alt for f in nots if f.alt is not None]
+    if len(frag_alts) == len(frags) and len(not_alts) == len(nots):
+        sqls = [a[0] for a in frag_alts] + [f"NOT ({a[0]})" for a in not_alts]
         glue = " AND " if op == "&" else " OR "
         if op != "&" and nots:
-            sqls = ["(" + " OR ".join(f.alt[0] for f in frags) + ")"] + sqls[len(frags):]
+            sqls = ["(" + " OR ".join(a[0] for a in frag_alts) + ")"] + sqls[len(frags):]
             glue = " AND "
         alt = ("(" + glue.join(sqls) + ")",
-               [p for f in frags + nots for p in f.alt[1]])
+               [p for a in frag_alts + not_alts for p in a[1]])
     return _ts_frag(q, alt, text)
 
 
@@ -474,7 +478,7 @@ class Compiler:
         # None: no term left after analysis (punctuation, control characters)
         return self.node(node, None) or MATCH_NONE
 
-    def dismax(self, text: str, params: dict[str, Any], edismax: bool) -> Frag:
+    def dismax(self, text: str, params: dict[str, Any], edismax: bool) -> Frag:  # noqa: C901 - qf/pf/mm handling; to split
         qf = params.get("qf") or params.get("df") or "text"
         fields = []
         for part in str(qf).split():
@@ -620,7 +624,7 @@ class Compiler:
     def _bool(self, operands: Iterable[tree.Item], default: str, fname: str | None) -> Frag:
         return _boolean(*self._clauses(operands, default, fname))
 
-    def node(self, n: tree.Item, fname: str | None) -> Frag | None:
+    def node(self, n: tree.Item, fname: str | None) -> Frag | None:  # noqa: C901 - one branch per luqum node type; to become a dispatch table
         if isinstance(n, (tree.Group, tree.FieldGroup)):
             return self.node(n.expr, fname)
         if isinstance(n, tree.SearchField):
@@ -720,6 +724,7 @@ class Compiler:
         if tokens is None:
             tokens = self.analyzer.analyse(self.cur, [value])[value]
             self._tokens[value] = tokens
+        q: str | None
         if slop and tokens:
             q = " & ".join(tokens_tsquery(fld.name, [t]) or "" for t in tokens)
         else:
@@ -770,9 +775,10 @@ class Compiler:
                 q = " | ".join(quote_lexeme(f"{fld.name}:{p}") + ":*" for p in sorted(variants))
                 return _ts_frag(q)
             self.budget.scan(raw, text=True)
-            like = f"{fld.name}:" .replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") \
-                + _like_pattern(value)
-            return _sql_frag("EXISTS (SELECT 1 FROM unnest(tsv) AS u WHERE u.lexeme LIKE %s)", [like])
+            lexeme_like = f"{fld.name}:" .replace("\\", "\\\\").replace("%", "\\%") \
+                .replace("_", "\\_") + _like_pattern(value)
+            return _sql_frag("EXISTS (SELECT 1 FROM unnest(tsv) AS u WHERE u.lexeme LIKE %s)",
+                             [lexeme_like])
         if fld.kind != STRING:
             raise bad_request(f"Can't run prefix queries on numeric fields: {fld.name}")
         m = re.fullmatch(r"([^*?\\]+)\*", raw)

@@ -273,7 +273,8 @@ def merge_addition(base_xml: str, addition_xml: str) -> str:
     base = ElementTree.fromstring(base_xml.encode("utf-8"))
     existing = {el.get("name") for el in base.iter()
                 if isinstance(el.tag, str) and el.tag in ("field", "fieldType", "fieldtype")}
-    types, fields = [], []
+    types: list[str] = []
+    fields: list[str] = []
     for el in addition:
         if not isinstance(el.tag, str) or el.get("name") in existing:
             continue

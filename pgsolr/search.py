@@ -11,7 +11,7 @@ import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any, Protocol, overload
 
 from . import dates
 from .docsets import DocSets, filter_key
@@ -56,7 +56,10 @@ MAX_SCAN_DOCS = 50_000
 
 
 class Params(Protocol):
-    def get(self, key: str, default: Any = None) -> Any: ...
+    @overload
+    def get(self, key: str) -> Any: ...
+    @overload
+    def get(self, key: str, default: Any) -> Any: ...
     def getlist(self, key: str) -> list[Any]: ...
     def keys(self) -> Iterable[str]: ...
 
@@ -249,7 +252,7 @@ class Searcher:
             for spec, counts in zip(specs, row[1:], strict=True):
                 self._totals[(core, spec.field.name)] = (gen, n, {v: int(c) for v, c in counts})
 
-    def _search(self, cur: Any, core: str, params: Params, gen: int | None) -> dict[str, Any]:
+    def _search(self, cur: Any, core: str, params: Params, gen: int | None) -> dict[str, Any]:  # noqa: C901 - plan building for every parameter; to split into a planner per parameter
         schema = self.schema
         plain = {k: params.get(k) for k in ("df", "q.op", "qf", "mm", "tie", "defType", "q.alt")
                  if params.get(k) is not None}
@@ -390,7 +393,7 @@ class Searcher:
             }
         return out
 
-    def _via_sql(self, cur: Any, core: str, gen: int | None, plan: Plan) -> Answer:
+    def _via_sql(self, cur: Any, core: str, gen: int | None, plan: Plan) -> Answer:  # noqa: C901 - match set, page and facets in one statement; to split
         """One SQL statement: the match set ``m`` materialised once, numFound,
         the page and every facet derived from it."""
         # WHERE clause: q and all fq as one conjunction, so that full-text and
@@ -417,8 +420,8 @@ class Searcher:
         # facets whose core totals are cached for this generation: counted
         # over the complement (core minus m) when m holds most of the core
         totals: dict[int, tuple[int, dict[str, int]]] = {}
-        for i, spec in enumerate(specs if gen is not None else []):
-            if complement_ok(spec):
+        for i, spec in enumerate(specs):
+            if gen is not None and complement_ok(spec):
                 hit = self._cached_totals(core, spec.field.name, gen)
                 if hit is not None:
                     totals[i] = hit

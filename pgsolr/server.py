@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import socketserver
 import threading
 import time
 from typing import Any
@@ -328,7 +329,8 @@ class PgSolrServer:
     def __init__(self, app: PgSolrApp, host: str = "127.0.0.1", port: int = 8983):
         self.app = app
         self.httpd = make_server(host, port, app, threaded=True)
-        self.httpd.daemon_threads = True
+        if isinstance(self.httpd, socketserver.ThreadingMixIn):
+            self.httpd.daemon_threads = True
         self.port = self.httpd.server_port
         self.host = host
         self._thread: threading.Thread | None = None

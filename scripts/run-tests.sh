@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make test: services, databases, the search backend of SEARCH (pgsolr, solr
 # or solrcloud; started only when nothing answers, stopped again afterwards),
-# ruff, the extension's suite, CKAN conformance.
+# ruff, mypy, the extension's suite, CKAN conformance.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 "$ROOT/scripts/services.sh"
@@ -11,6 +11,9 @@ search_start
 
 say "ruff check"
 "$VENV/bin/ruff" check "$ROOT"
+
+say "mypy (the packages ckanext.gelsenkirchen and pgsolr)"
+(cd "$ROOT" && "$VENV/bin/mypy" -p ckanext.gelsenkirchen -p pgsolr)
 
 say "extension test suite on $SEARCH ($(search_url ckan_test))"
 search_env "$ROOT/test.ini" ckan_test

@@ -400,7 +400,7 @@ def _served_schema(url: str) -> str:
             return res.text
         except requests.RequestException as exc:
             last = exc
-    raise RuntimeError(_short(last)) from None
+    raise RuntimeError(_short(last) if last else "no answer") from None
 
 
 def missing_index_fields(schema_xml: str) -> dict[str, list[str]]:
@@ -517,11 +517,12 @@ def _harvest_redis() -> redis.Redis:
     return conn
 
 
-def _parse_consumer_time(value: str | None) -> datetime.datetime | None:
+def _parse_consumer_time(value: bytes | str | None) -> datetime.datetime | None:
     # RedisConsumer stores str(datetime.datetime.now()) (local time).
+    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value or ""
     for fmt in ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S"):
         try:
-            return datetime.datetime.strptime(value or "", fmt)
+            return datetime.datetime.strptime(text, fmt)
         except ValueError:
             continue
     return None
@@ -539,7 +540,7 @@ def _queue_state(conn: redis.Redis, label: str, routing_key: str, message_key: s
     oldest_age, age_source = None, ""
     if waiting:
         try:
-            head_id = json.loads(conn.lindex(routing_key, 0))[message_key]
+            head_id = json.loads(conn.lindex(routing_key, 0) or "")[message_key]
         except (TypeError, ValueError, KeyError):
             head_id = None
         try:
@@ -639,8 +640,9 @@ def check_harvest_consumers(plugins: Iterable[str] | str | None = None) -> Check
         consumer = f"ckan -c {ini} gelsenkirchen harvest-consumer {state.label}"
         busy = ""
         if state.in_progress:
-            busy = (f"; {state.in_progress} in progress, last taken "
-                    f"{_minutes(state.last_taken_age)} min ago")
+            busy = f"; {state.in_progress} in progress"
+            if state.last_taken_age is not None:
+                busy += f", last taken {_minutes(state.last_taken_age)} min ago"
         if not state.waiting:
             notes.append(f"{state.label} queue empty{busy}")
             continue

@@ -28,6 +28,8 @@ def _symbol(icon: str, name: str) -> Any:
 
 
 class _NamedPage(Page):
+    link_attr: dict[str, Any]  # set by Page.pager
+
     def _pagerlink(self, page: int, text: str,
                    extra_attributes: dict[str, Any] | None = None) -> str:
         if not str(text).isdigit():

@@ -147,7 +147,7 @@ def _compute_key_figures() -> list[dict]:
         dates = [str(d) for d in (_first(w, _WIFI_DATE_FIELDS) for w in wifi_sets) if d]
         only = wifi_sets[0] if len(wifi_sets) == 1 else None
         figures.append({"key": "hotspots", "unit": "", "type": WIFI_TYPE,
-                        "value": int(sum(_number(_first(w, _WIFI_COUNT_FIELDS))
+                        "value": int(sum(_number(_first(w, _WIFI_COUNT_FIELDS)) or 0
                                          for w in wifi_sets)),
                         "dataset": only["name"] if only else None,
                         "title": (only.get("title") or only["name"]) if only else "",

@@ -299,7 +299,7 @@ class GelsenkirchenDCATAPDEProfile(RDFProfile):
 
     # -- RDF -> CKAN --------------------------------------------------------
 
-    def parse_dataset(self, dataset_dict: dict[str, Any], dataset_ref: Any) -> dict[str, Any]:
+    def parse_dataset(self, dataset_dict: dict[str, Any], dataset_ref: Any) -> dict[str, Any]:  # noqa: C901 - one block per DCAT-AP.de property; to split by property group
         g = self.g
         extras = {e["key"]: e["value"] for e in dataset_dict.get("extras", [])}
         out = dataset_dict

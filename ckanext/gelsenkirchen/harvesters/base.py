@@ -46,8 +46,9 @@ import json
 import logging
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ckan.types import Context
 from ckanext.harvest.harvesters.base import HarvesterBase
 
 from ckanext.gelsenkirchen import geography
@@ -62,6 +63,9 @@ from ckanext.gelsenkirchen.harvesters.config import (
 )
 from ckanext.gelsenkirchen.harvesters.report import Report
 from ckanext.gelsenkirchen.harvesters.source import ParseError, formats, paging
+
+if TYPE_CHECKING:
+    from ckanext.harvest.model import HarvestJob, HarvestObject, HarvestSource
 
 log = logging.getLogger(__name__)
 
@@ -206,7 +210,8 @@ class SnapshotHarvester(HarvesterBase):
     def dataset_fields(self, snapshot: Snapshot, cfg: dict[str, Any]) -> dict[str, Any]:
         return {}
 
-    def published_rows(self, source: Any, previous: Any) -> list[dict[str, Any]]:
+    def published_rows(self, source: HarvestSource,
+                       previous: HarvestObject | None) -> list[dict[str, Any]]:
         """The rows published now (compared by the deletion guard and put back
         if publishing fails); default: the previous snapshot's rows. A
         harvester that keeps history across runs reads its DataStore table."""
@@ -223,12 +228,13 @@ class SnapshotHarvester(HarvesterBase):
             "csv": exports.rows_to_csv(snapshot.rows, columns),
         }
 
-    def creation_defaults(self, source: Any, cfg: dict[str, Any]) -> dict[str, Any]:
+    def creation_defaults(self, source: HarvestSource, cfg: dict[str, Any]) -> dict[str, Any]:
         """Dataset fields set when the dataset is created, and on later runs
         only where the dataset has no value (editors may change them)."""
         return publishing.creation_defaults(source)
 
-    def publish(self, harvest_object: Any, source: Any, cfg: dict[str, Any], snapshot: Snapshot,
+    def publish(self, harvest_object: HarvestObject, source: HarvestSource, cfg: dict[str, Any],
+                snapshot: Snapshot,
                 previous_rows: list[dict[str, Any]]) -> str:
         """Create or update the dataset, its DataStore table and files."""
         return publishing.publish(self, harvest_object, source, cfg, snapshot, previous_rows)
@@ -267,7 +273,7 @@ class SnapshotHarvester(HarvesterBase):
         obj = HarvestObject.get(harvest_object_id)
         return obj.source.url if obj else None
 
-    def gather_stage(self, harvest_job: Any) -> list[str] | None:
+    def gather_stage(self, harvest_job: HarvestJob) -> list[str] | None:
         from ckanext.harvest.model import HarvestObject, HarvestObjectExtra
 
         source = harvest_job.source
@@ -319,7 +325,7 @@ class SnapshotHarvester(HarvesterBase):
         obj.save()
         return [obj.id]
 
-    def fetch_stage(self, harvest_object: Any) -> bool | str:
+    def fetch_stage(self, harvest_object: HarvestObject) -> bool | str:
         from ckan import model
         from ckanext.harvest.model import HarvestObjectError
 
@@ -347,7 +353,7 @@ class SnapshotHarvester(HarvesterBase):
             model.Session.commit()
         return True
 
-    def import_stage(self, harvest_object: Any) -> bool | str:
+    def import_stage(self, harvest_object: HarvestObject) -> bool | str:
         from ckan import model
 
         extras = self._extras(harvest_object)
@@ -413,10 +419,10 @@ class SnapshotHarvester(HarvesterBase):
 
     # -- internals -------------------------------------------------------------
 
-    def _guid(self, source: Any) -> str:
+    def _guid(self, source: HarvestSource) -> str:
         return f"gelsenkirchen-harvest:{source.id}"
 
-    def _parse_context(self, cfg: dict[str, Any], source: Any) -> ParseContext:
+    def _parse_context(self, cfg: dict[str, Any], source: HarvestSource) -> ParseContext:
         return ParseContext(city_bbox=geography.accepted_area(cfg.get("bbox")),
                             boundaries=geography.boundaries(),
                             source_name=publishing.source_name(source))
@@ -433,11 +439,11 @@ class SnapshotHarvester(HarvesterBase):
         return query.order_by(HarvestObject.import_finished.desc().nullslast()).first()
 
     @staticmethod
-    def _extras(obj: Any) -> dict[str, str]:
+    def _extras(obj: HarvestObject) -> dict[str, str]:
         return {e.key: e.value for e in (obj.extras or [])} if obj is not None else {}
 
     @staticmethod
-    def _set_extra(obj: Any, key: str, value: str, commit: bool = True) -> None:
+    def _set_extra(obj: HarvestObject, key: str, value: str, commit: bool = True) -> None:
         from ckan import model
         from ckanext.harvest.model import HarvestObjectExtra
 
@@ -451,7 +457,7 @@ class SnapshotHarvester(HarvesterBase):
             model.Session.commit()
 
     @staticmethod
-    def _rows_of(obj: Any) -> list[dict[str, Any]]:
+    def _rows_of(obj: HarvestObject | None) -> list[dict[str, Any]]:
         if obj is None or not obj.content:
             return []
         try:
@@ -466,7 +472,8 @@ class SnapshotHarvester(HarvesterBase):
         pkg = model.Package.get(package_id)
         return bool(pkg and pkg.state == "active")
 
-    def _unchanged_object(self, job: Any, guid: str, previous: Any, why: str) -> str:
+    def _unchanged_object(self, job: HarvestJob, guid: str, previous: HarvestObject,
+                          why: str) -> str:
         from ckanext.harvest.model import HarvestObject, HarvestObjectExtra
         obj = HarvestObject(guid=guid, job=job, package_id=previous.package_id,
                             extras=[HarvestObjectExtra(key="status", value="unchanged"),
@@ -475,7 +482,7 @@ class SnapshotHarvester(HarvesterBase):
         log.info("Harvest source %s unchanged: %s", job.source.id, why)
         return obj.id
 
-    def _clear_accept_drop(self, source: Any, cfg: dict[str, Any]) -> None:
+    def _clear_accept_drop(self, source: HarvestSource, cfg: dict[str, Any]) -> None:
         new_cfg = {k: v for k, v in cfg.items() if k != "accept_drop"}
         try:
             update_source_config(source.id, json.dumps(new_cfg, ensure_ascii=False, indent=2),
@@ -485,7 +492,7 @@ class SnapshotHarvester(HarvesterBase):
                           source.id)
 
 
-def update_source_config(source_id: str, config: str, context: dict[str, Any]) -> None:
+def update_source_config(source_id: str, config: str, context: Context) -> None:
     """Replace a harvest source's configuration (harvest_source_update with
     the source's own fields, as the edit form does)."""
     import ckan.plugins.toolkit as tk
@@ -496,7 +503,7 @@ def update_source_config(source_id: str, config: str, context: dict[str, Any]) -
     data = {key: shown.get(key) for key in ("id", "name", "title", "url", "notes", "source_type",
                                             "frequency", "owner_org") if shown.get(key) is not None}
     data["config"] = config
-    tk.get_action("harvest_source_update")(dict(context), data)
+    tk.get_action("harvest_source_update")(Context(**context), data)
 
 
 def _describe(error: Exception) -> str:

@@ -20,20 +20,22 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from ckan.types import Context
+
 
 def ensure_table(resource_id: str, fields: Sequence[dict[str, Any]], primary_key: str,
-                 context: dict[str, Any]) -> None:
+                 context: Context) -> None:
     """Create the table with ``fields`` unless it has all of them already."""
     import ckan.plugins.toolkit as tk
 
     try:
-        info = tk.get_action("datastore_info")(dict(context), {"id": resource_id})
+        info = tk.get_action("datastore_info")(Context(**context), {"id": resource_id})
         present = {f["id"] for f in info.get("fields", [])}
     except (tk.ObjectNotFound, tk.ValidationError):
         present = set()
     if {f["id"] for f in fields} <= present:
         return
-    tk.get_action("datastore_create")(dict(context), {
+    tk.get_action("datastore_create")(Context(**context), {
         "resource_id": resource_id, "force": True, "fields": list(fields),
         "primary_key": [primary_key], "calculate_record_count": False,
     })

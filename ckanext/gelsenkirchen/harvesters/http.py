@@ -110,7 +110,7 @@ def _resolve(host: str, port: int) -> list[str]:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
     except socket.gaierror as error:
         raise FetchError(f"the host {host!r} could not be resolved ({error.strerror})") from None
-    return [info[4][0] for info in infos]
+    return [str(info[4][0]) for info in infos]
 
 
 # NAT64 prefixes (RFC 6052 well-known, RFC 8215 local use): the last 32 bits
@@ -320,42 +320,7 @@ def fetch(url: str, limits: Limits, *, etag: str | None = None,
 def _get(session: requests.Session, url: str, headers: dict[str, str], limits: Limits,
          resolver: Resolver | None) -> Response:
     """The request, its redirects and the body of :func:`fetch`."""
-    seen: list[str] = []
-    current = url
-    while True:
-        check_url(current, limits, resolver)
-        if current in seen:
-            raise FetchError(f"redirect loop: {current} was reached twice ({' -> '.join(seen + [current])})")
-        seen.append(current)
-        try:
-            resp = session.get(current, headers=headers, stream=True, allow_redirects=False,
-                               timeout=(limits.connect_timeout, limits.read_timeout))
-        except requests.exceptions.ConnectTimeout:
-            raise FetchError(f"connection to {_host(current)} timed out after "
-                             f"{limits.connect_timeout:g} s") from None
-        except requests.exceptions.ReadTimeout:
-            raise FetchError(f"{_host(current)} did not answer within {limits.read_timeout:g} s "
-                             "(read timeout)") from None
-        except requests.exceptions.TooManyRedirects:
-            raise FetchError(f"too many redirects from {url}") from None
-        except requests.exceptions.ConnectionError as error:
-            forbidden = _forbidden_address(error)
-            if forbidden is not None:
-                raise FetchError(forbidden.message) from None
-            raise FetchError(f"could not connect to {_host(current)}: {_reason(error)}") from None
-        except requests.exceptions.RequestException as error:
-            raise FetchError(f"request to {_host(current)} failed: {_reason(error)}") from None
-        if resp.status_code in REDIRECT_STATUSES:
-            location = resp.headers.get("Location")
-            resp.close()
-            if not location:
-                raise FetchError(f"HTTP {resp.status_code} redirect without a Location from {current}")
-            if len(seen) > limits.max_redirects:
-                raise FetchError(f"too many redirects (more than {limits.max_redirects}) starting at {url}")
-            current = urljoin(current, location)
-            continue
-        break
-
+    resp, current = _follow_redirects(session, url, headers, limits, resolver)
     lowered = {k.lower(): v for k, v in resp.headers.items()}
     if resp.status_code == 304:
         resp.close()
@@ -369,28 +334,80 @@ def _get(session: requests.Session, url: str, headers: dict[str, str], limits: L
         resp.close()
         raise FetchError(f"the source is larger than the limit of {_size(limits.max_bytes)} "
                          f"(Content-Length {_size(int(length))})")
+    body = _read_body(resp, current, limits)
+    return Response(url=current, status=resp.status_code, headers=lowered, body=body)
+
+
+def _follow_redirects(session: requests.Session, url: str, headers: dict[str, str],
+                      limits: Limits, resolver: Resolver | None
+                      ) -> tuple[requests.Response, str]:
+    """The first answer that is no redirect, and its URL; every hop checked."""
+    seen: list[str] = []
+    current = url
+    while True:
+        check_url(current, limits, resolver)
+        if current in seen:
+            raise FetchError(f"redirect loop: {current} was reached twice "
+                             f"({' -> '.join(seen + [current])})")
+        seen.append(current)
+        resp = _request(session, current, headers, limits)
+        if resp.status_code not in REDIRECT_STATUSES:
+            return resp, current
+        location = resp.headers.get("Location")
+        resp.close()
+        if not location:
+            raise FetchError(f"HTTP {resp.status_code} redirect without a Location from {current}")
+        if len(seen) > limits.max_redirects:
+            raise FetchError(f"too many redirects (more than {limits.max_redirects}) "
+                             f"starting at {url}")
+        current = urljoin(current, location)
+
+
+def _request(session: requests.Session, url: str, headers: dict[str, str],
+             limits: Limits) -> requests.Response:
+    """One GET, its body left to stream; transport errors as FetchError."""
+    try:
+        return session.get(url, headers=headers, stream=True, allow_redirects=False,
+                           timeout=(limits.connect_timeout, limits.read_timeout))
+    except requests.exceptions.ConnectTimeout:
+        raise FetchError(f"connection to {_host(url)} timed out after "
+                         f"{limits.connect_timeout:g} s") from None
+    except requests.exceptions.ReadTimeout:
+        raise FetchError(f"{_host(url)} did not answer within {limits.read_timeout:g} s "
+                         "(read timeout)") from None
+    except requests.exceptions.ConnectionError as error:
+        forbidden = _forbidden_address(error)
+        if forbidden is not None:
+            raise FetchError(forbidden.message) from None
+        raise FetchError(f"could not connect to {_host(url)}: {_reason(error)}") from None
+    except requests.exceptions.RequestException as error:
+        raise FetchError(f"request to {_host(url)} failed: {_reason(error)}") from None
+
+
+def _read_body(resp: requests.Response, url: str, limits: Limits) -> bytes:
+    """The (decompressed) body within the byte limit; the response is closed."""
     chunks: list[bytes] = []
     total = 0
     try:
         for chunk in resp.iter_content(chunk_size=65536):
             total += len(chunk)
             if total > limits.max_bytes:
-                raise FetchError(f"the source is larger than the limit of {_size(limits.max_bytes)}; "
-                                 "download stopped")
+                raise FetchError(f"the source is larger than the limit of "
+                                 f"{_size(limits.max_bytes)}; download stopped")
             chunks.append(chunk)
     except requests.exceptions.ChunkedEncodingError:
-        raise FetchError(f"the response from {_host(current)} was truncated "
+        raise FetchError(f"the response from {_host(url)} was truncated "
                          "(connection closed before the announced length)") from None
     except requests.exceptions.ContentDecodingError:
-        raise FetchError(f"the response from {_host(current)} could not be decompressed") from None
+        raise FetchError(f"the response from {_host(url)} could not be decompressed") from None
     except requests.exceptions.ReadTimeout:
-        raise FetchError(f"{_host(current)} stopped sending within {limits.read_timeout:g} s "
+        raise FetchError(f"{_host(url)} stopped sending within {limits.read_timeout:g} s "
                          "(read timeout)") from None
     except requests.exceptions.ConnectionError as error:
-        raise FetchError(f"the connection to {_host(current)} broke off: {_reason(error)}") from None
+        raise FetchError(f"the connection to {_host(url)} broke off: {_reason(error)}") from None
     finally:
         resp.close()
-    return Response(url=current, status=resp.status_code, headers=lowered, body=b"".join(chunks))
+    return b"".join(chunks)
 
 
 _HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)[\s>]", re.I | re.S)

@@ -22,9 +22,13 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from ckan.types import Context
+
 from ckanext.gelsenkirchen.harvesters import datastore
 
 if TYPE_CHECKING:
+    from ckanext.harvest.model import HarvestObject, HarvestSource
+
     from .base import Snapshot, SnapshotHarvester
     from .report import Report
 
@@ -35,25 +39,27 @@ NAMESPACE = uuid.UUID("5b0c6f64-6a43-4b0e-9a1f-0c1e9f6b7a10")
 ROLES = ("dataset", "data", "geojson", "csv", "source")
 
 
-def site_context(user: str) -> dict[str, Any]:
+def site_context(user: str) -> Context:
+    """A context for actions as the site user: harvests publish on behalf of
+    the source's organization, whoever started the run."""
     from ckan import model
-    return {"model": model, "session": model.Session, "user": user, "ignore_auth": True}
+    return {"session": model.Session, "user": user, "ignore_auth": True}
 
 
-def source_name(source: Any) -> str:
+def source_name(source: HarvestSource) -> str:
     """The harvest source's name (its dataset's), else its id."""
     from ckan import model
     source_pkg = model.Package.get(source.id)
     return source_pkg.name if source_pkg else source.id
 
 
-def owner_org(source: Any) -> str | None:
+def owner_org(source: HarvestSource) -> str | None:
     from ckan import model
     source_pkg = model.Package.get(source.id)
     return (source_pkg.owner_org if source_pkg else None) or source.publisher_id or None
 
 
-def stable_ids(source: Any) -> dict[str, str]:
+def stable_ids(source: HarvestSource) -> dict[str, str]:
     """Dataset and resource ids derived from the source id: stable across runs."""
     return {role: str(uuid.uuid5(NAMESPACE, f"{source.id}:{role}")) for role in ROLES}
 
@@ -91,7 +97,7 @@ def fit_to_schema(dataset_type: str, fields: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if k in known}
 
 
-def provenance(source: Any, content_hash: str) -> dict[str, Any]:
+def provenance(source: HarvestSource, content_hash: str) -> dict[str, Any]:
     """Provenance fields of the published dataset (the schema's
     ``provenance_*`` fields; dropped when the schema lacks them)."""
     return {
@@ -103,7 +109,7 @@ def provenance(source: Any, content_hash: str) -> dict[str, Any]:
     }
 
 
-def creation_defaults(source: Any) -> dict[str, Any]:
+def creation_defaults(source: HarvestSource) -> dict[str, Any]:
     """Dataset fields set when the dataset is created, and on later runs
     only where the dataset has no value (editors may change them)."""
     import ckan.plugins.toolkit as tk
@@ -124,7 +130,7 @@ def creation_defaults(source: Any) -> dict[str, Any]:
     }
 
 
-def managed_resources(titles: dict[str, str], source: Any, ids: dict[str, str],
+def managed_resources(titles: dict[str, str], source: HarvestSource, ids: dict[str, str],
                       snapshot: Snapshot) -> dict[str, dict[str, Any]]:
     """The resources a harvester manages: the DataStore table, the GeoJSON
     and CSV files and the link to the source (its file type as the harvester
@@ -159,15 +165,15 @@ def free_name(harvester: SnapshotHarvester, wanted: str | None, dataset_id: str,
     return name
 
 
-def package_or_none(package_id: str, context: dict[str, Any]) -> dict[str, Any] | None:
+def package_or_none(package_id: str, context: Context) -> dict[str, Any] | None:
     import ckan.plugins.toolkit as tk
     try:
-        return tk.get_action("package_show")(dict(context), {"id": package_id})
+        return tk.get_action("package_show")(Context(**context), {"id": package_id})
     except tk.ObjectNotFound:
         return None
 
 
-def publish(harvester: SnapshotHarvester, harvest_object: Any, source: Any,
+def publish(harvester: SnapshotHarvester, harvest_object: HarvestObject, source: HarvestSource,
             cfg: dict[str, Any], snapshot: Snapshot, previous_rows: list[dict[str, Any]]) -> str:
     """Create or update the dataset, its DataStore table and files; the id
     of the dataset."""
@@ -196,10 +202,10 @@ def publish(harvester: SnapshotHarvester, harvest_object: Any, source: Any,
                "owner_org": owner_org(source),
                "resources": [{**managed["data"], "datastore_active": False}, managed["source"]],
                **fields}
-        existing = tk.get_action("package_create")(dict(context), pkg)
+        existing = tk.get_action("package_create")(Context(**context), pkg)
     elif existing.get("state") != "active":
         existing = tk.get_action("package_patch")(
-            dict(context), {"id": existing["id"], "state": "active"})
+            Context(**context), {"id": existing["id"], "state": "active"})
     timings = snapshot.meta.setdefault("timings", {})
     # The DataStore first: one transaction, so a failure keeps the old rows.
     mark = time.monotonic()
@@ -235,7 +241,7 @@ def publish(harvester: SnapshotHarvester, harvest_object: Any, source: Any,
         pkg["resources"] = resources + others
         timings["files_s"] = round(time.monotonic() - mark, 3)
         mark = time.monotonic()
-        tk.get_action("package_update")(dict(context), pkg)
+        tk.get_action("package_update")(Context(**context), pkg)
         timings["package_update_s"] = round(time.monotonic() - mark, 3)
     except Exception:
         # keep the table and the dataset in step: put the old rows back
@@ -248,14 +254,14 @@ def publish(harvester: SnapshotHarvester, harvest_object: Any, source: Any,
     return ids["dataset"]
 
 
-def ensure_views(resource_id: str, context: dict[str, Any]) -> None:
+def ensure_views(resource_id: str, context: Context) -> None:
     """The table view of the DataStore resource (datatables_view)."""
     import ckan.plugins as p
     import ckan.plugins.toolkit as tk
 
     if not p.plugin_loaded("datatables_view"):
         return
-    views = tk.get_action("resource_view_list")(dict(context), {"id": resource_id})
+    views = tk.get_action("resource_view_list")(Context(**context), {"id": resource_id})
     if not any(v["view_type"] == "datatables_view" for v in views):
-        tk.get_action("resource_view_create")(dict(context), {
+        tk.get_action("resource_view_create")(Context(**context), {
             "resource_id": resource_id, "view_type": "datatables_view", "title": "Tabelle"})

@@ -20,6 +20,7 @@ from urllib.parse import urlparse
 import ckan.plugins.toolkit as tk
 from ckan import authz
 from ckan.lib.navl.dictization_functions import Missing, StopOnError
+from ckan.types import Context
 
 from ckanext.gelsenkirchen import geography
 
@@ -87,6 +88,7 @@ def _as_list(value: Any) -> list[str]:
     """A list from a list, a JSON list or a comma/newline separated string."""
     if _empty(value):
         return []
+    items: Any
     if isinstance(value, (list, tuple)):
         items = list(value)
     else:
@@ -97,7 +99,7 @@ def _as_list(value: Any) -> list[str]:
                 items = json.loads(text)
             except ValueError:
                 items = None
-        if items is None:
+        if not isinstance(items, list):
             items = re.split(r"[\n,]", text)
     return [str(i).strip() for i in items if str(i).strip()]
 
@@ -156,11 +158,11 @@ def _is_url(value: str) -> bool:
             and ("." in host or host == "localhost"))
 
 
-def _may_write_harvester_fields(context: dict[str, Any]) -> bool:
+def _may_write_harvester_fields(context: Context) -> bool:
     return bool(context.get("ignore_auth")) or authz.is_sysadmin(context.get("user"))
 
 
-def _stored_value(context: dict[str, Any], field: str) -> Any:
+def _stored_value(context: Context, field: str) -> Any:
     """The stored value of a (non-core) field of the dataset being updated."""
     pkg = context.get("package")
     if pkg is None:
@@ -174,7 +176,7 @@ def _stored_value(context: dict[str, Any], field: str) -> Any:
 # -- dataset-level derivation ------------------------------------------------
 
 def gelsenkirchen_dataset_spatial(key: Any, data: dict[Any, Any],
-                                  errors: dict[Any, list[str]], context: dict[str, Any]) -> None:
+                                  errors: dict[Any, list[str]], context: Context) -> None:
     """Schema ``before_validators``: derive the political geocoding and the
     GeoJSON ``spatial`` value from ``spatial_coverage``.
 
@@ -212,7 +214,7 @@ def gelsenkirchen_dataset_spatial(key: Any, data: dict[Any, Any],
 
 # -- simple values -------------------------------------------------------------
 
-def gelsenkirchen_email(value: Any, context: dict[str, Any]) -> Any:
+def gelsenkirchen_email(value: Any, context: Context) -> Any:
     if _empty(value):
         return value
     text = str(value).strip().removeprefix("mailto:")
@@ -221,7 +223,7 @@ def gelsenkirchen_email(value: Any, context: dict[str, Any]) -> Any:
     return text
 
 
-def gelsenkirchen_url(value: Any, context: dict[str, Any]) -> Any:
+def gelsenkirchen_url(value: Any, context: Context) -> Any:
     if _empty(value):
         return value
     text = str(value).strip()
@@ -230,7 +232,7 @@ def gelsenkirchen_url(value: Any, context: dict[str, Any]) -> Any:
     return text
 
 
-def gelsenkirchen_date(value: Any, context: dict[str, Any]) -> Any:
+def gelsenkirchen_date(value: Any, context: Context) -> Any:
     """An ISO date (stored as YYYY-MM-DD) or date-time (stored in ISO form)."""
     if _empty(value):
         return value
@@ -240,7 +242,7 @@ def gelsenkirchen_date(value: Any, context: dict[str, Any]) -> Any:
     return parsed.isoformat()
 
 
-def gelsenkirchen_datetime(value: Any, context: dict[str, Any]) -> Any:
+def gelsenkirchen_datetime(value: Any, context: Context) -> Any:
     if _empty(value):
         return value
     parsed = _parse_date(value)
@@ -252,7 +254,7 @@ def gelsenkirchen_datetime(value: Any, context: dict[str, Any]) -> Any:
 
 
 def gelsenkirchen_temporal_end(key: Any, data: dict[Any, Any],
-                               errors: dict[Any, list[str]], context: dict[str, Any]) -> None:
+                               errors: dict[Any, list[str]], context: Context) -> None:
     """On ``temporal_end`` (after gelsenkirchen_date): not before the start."""
     end, start = data.get(key), data.get(("temporal_start",))
     if _empty(end) or _empty(start):
@@ -265,7 +267,7 @@ def gelsenkirchen_temporal_end(key: Any, data: dict[Any, Any],
 
 
 def gelsenkirchen_contact_point(key: Any, data: dict[Any, Any],
-                                errors: dict[Any, list[str]], context: dict[str, Any]) -> None:
+                                errors: dict[Any, list[str]], context: Context) -> None:
     """On ``contact_email``: DCAT-AP.de Konvention 1, an e-mail or a URL."""
     if _empty(data.get(key)) and _empty(data.get(("contact_url",))):
         _fail(key, errors, _("The contact point needs an e-mail address or a contact URL."))
@@ -273,7 +275,7 @@ def gelsenkirchen_contact_point(key: Any, data: dict[Any, Any],
 
 # -- licences ------------------------------------------------------------------
 
-def gelsenkirchen_license(value: Any, context: dict[str, Any]) -> Any:
+def gelsenkirchen_license(value: Any, context: Context) -> Any:
     """A licence of the dcat-ap.de list; stored as its id (``dl-by-de/2.0``)."""
     if _empty(value):
         return value
@@ -284,14 +286,14 @@ def gelsenkirchen_license(value: Any, context: dict[str, Any]) -> Any:
     return lic.code
 
 
-def gelsenkirchen_resource_license(value: Any, context: dict[str, Any]) -> Any:
+def gelsenkirchen_resource_license(value: Any, context: Context) -> Any:
     """A resource licence; empty means "the dataset's licence"."""
     return gelsenkirchen_license(value, context)
 
 
 def gelsenkirchen_license_attribution(key: Any, data: dict[Any, Any],
                                       errors: dict[Any, list[str]],
-                                      context: dict[str, Any]) -> None:
+                                      context: Context) -> None:
     """On ``license_attribution_by_text``: required for licences that ask for
     attribution (dl-by-de, cc-by, ...)."""
     lic = v.license_from_value(data.get(("license_id",)))
@@ -304,7 +306,7 @@ def gelsenkirchen_license_attribution(key: Any, data: dict[Any, Any],
 # -- controlled lists ------------------------------------------------------------
 
 def _terms_validator(terms: dict[str, v.Term], message: str, multiple: bool):
-    def validator(value: Any, context: dict[str, Any]) -> Any:
+    def validator(value: Any, context: Context) -> Any:
         if _empty(value):
             return value
         items = _as_list(value) if multiple else [str(value).strip()]
@@ -322,7 +324,7 @@ def _terms_validator(terms: dict[str, v.Term], message: str, multiple: bool):
 
 
 def gelsenkirchen_themes(key: Any, data: dict[Any, Any],
-                         errors: dict[Any, list[str]], context: dict[str, Any]) -> None:
+                         errors: dict[Any, list[str]], context: Context) -> None:
     """One or more EU data themes (code or IRI), stored as a JSON list of IRIs."""
     items = _as_list(data.get(key))
     if not items:
@@ -346,7 +348,7 @@ gelsenkirchen_hash_algorithm = _terms_validator(v.HASH_ALGORITHMS,
                                                 "Unknown checksum algorithm: {value}.", False)
 
 
-def gelsenkirchen_resource_format(value: Any, context: dict[str, Any]) -> Any:
+def gelsenkirchen_resource_format(value: Any, context: Context) -> Any:
     """A format of the EU file-type vocabulary, stored as its code (``CSV``)."""
     if _empty(value):
         return value
@@ -358,7 +360,7 @@ def gelsenkirchen_resource_format(value: Any, context: dict[str, Any]) -> Any:
 
 
 def gelsenkirchen_media_type(key: Any, data: dict[Any, Any],
-                             errors: dict[Any, list[str]], context: dict[str, Any]) -> None:
+                             errors: dict[Any, list[str]], context: Context) -> None:
     """An IANA media type (``text/csv``); filled in from the format if empty."""
     value = data.get(key)
     if _empty(value):
@@ -375,7 +377,7 @@ def gelsenkirchen_media_type(key: Any, data: dict[Any, Any],
     data[key] = text
 
 
-def gelsenkirchen_hash(value: Any, context: dict[str, Any]) -> Any:
+def gelsenkirchen_hash(value: Any, context: Context) -> Any:
     if _empty(value):
         return value
     text = str(value).strip()
@@ -386,7 +388,7 @@ def gelsenkirchen_hash(value: Any, context: dict[str, Any]) -> Any:
 
 # -- spatial -------------------------------------------------------------------
 
-def gelsenkirchen_spatial_coverage(value: Any, context: dict[str, Any]) -> Any:
+def gelsenkirchen_spatial_coverage(value: Any, context: Context) -> Any:
     """Area codes (whole city, Stadtbezirke, Stadtteile), stored as JSON."""
     if _empty(value):
         return value
@@ -418,7 +420,7 @@ def _geometry_or_none(value: Any) -> dict[str, Any] | None:
     return geom
 
 
-def gelsenkirchen_spatial_geojson(value: Any, context: dict[str, Any]) -> Any:
+def gelsenkirchen_spatial_geojson(value: Any, context: Context) -> Any:
     """A GeoJSON geometry inside (a margin around) the city, stored as JSON."""
     if _empty(value):
         return value
@@ -429,7 +431,7 @@ def gelsenkirchen_spatial_geojson(value: Any, context: dict[str, Any]) -> Any:
     return json.dumps(geom)
 
 
-def gelsenkirchen_political_geocoding(value: Any, context: dict[str, Any]) -> Any:
+def gelsenkirchen_political_geocoding(value: Any, context: Context) -> Any:
     if _empty(value):
         return value
     text = str(value).strip()
@@ -442,7 +444,7 @@ def gelsenkirchen_political_geocoding(value: Any, context: dict[str, Any]) -> An
 # -- harvester-maintained fields -------------------------------------------------
 
 def gelsenkirchen_harvester_field(key: Any, data: dict[Any, Any],
-                                  errors: dict[Any, list[str]], context: dict[str, Any]) -> None:
+                                  errors: dict[Any, list[str]], context: Context) -> None:
     """Read-only in the web form, writable through the API by sysadmins.
 
     * not sent (the web form never sends it): the stored value is kept;
@@ -466,7 +468,7 @@ def gelsenkirchen_harvester_field(key: Any, data: dict[Any, Any],
                            "only be set through the API by a sysadmin."))
 
 
-def gelsenkirchen_contributor_id(value: Any, context: dict[str, Any]) -> Any:
+def gelsenkirchen_contributor_id(value: Any, context: Context) -> Any:
     """dcatde:contributorID; defaults to ckanext.gelsenkirchen.contributor_id."""
     if _empty(value):
         return tk.config.get(CONTRIBUTOR_ID_OPTION) or v.DEFAULT_CONTRIBUTOR_ID
@@ -477,7 +479,7 @@ def gelsenkirchen_contributor_id(value: Any, context: dict[str, Any]) -> Any:
     return text
 
 
-def gelsenkirchen_count(value: Any, context: dict[str, Any]) -> Any:
+def gelsenkirchen_count(value: Any, context: Context) -> Any:
     if _empty(value):
         return value
     try:
@@ -489,7 +491,7 @@ def gelsenkirchen_count(value: Any, context: dict[str, Any]) -> Any:
     return str(number)
 
 
-def gelsenkirchen_percentage(value: Any, context: dict[str, Any]) -> Any:
+def gelsenkirchen_percentage(value: Any, context: Context) -> Any:
     if _empty(value):
         return value
     try:
@@ -502,7 +504,7 @@ def gelsenkirchen_percentage(value: Any, context: dict[str, Any]) -> Any:
 
 
 def gelsenkirchen_connected_count(key: Any, data: dict[Any, Any],
-                                  errors: dict[Any, list[str]], context: dict[str, Any]) -> None:
+                                  errors: dict[Any, list[str]], context: Context) -> None:
     """On ``<x>_connected`` (after gelsenkirchen_count): not more than ``<x>_total``."""
     connected = data.get(key)
     total = data.get(key[:-1] + (key[-1].replace("_connected", "_total"),))
@@ -515,7 +517,7 @@ def gelsenkirchen_connected_count(key: Any, data: dict[Any, Any],
         return  # the total's own validator reports it
 
 
-def gelsenkirchen_text_list(value: Any, context: dict[str, Any]) -> Any:
+def gelsenkirchen_text_list(value: Any, context: Context) -> Any:
     """A list of texts (list, JSON list or one per line), stored as JSON."""
     if _empty(value):
         return value
@@ -525,7 +527,7 @@ def gelsenkirchen_text_list(value: Any, context: dict[str, Any]) -> Any:
     return json.dumps(list(dict.fromkeys(items)), ensure_ascii=False)
 
 
-def gelsenkirchen_stadtteile(value: Any, context: dict[str, Any]) -> Any:
+def gelsenkirchen_stadtteile(value: Any, context: Context) -> Any:
     """Stadtteile (codes like ``stadtteil-buer`` or names like ``Buer``)."""
     if _empty(value):
         return value
@@ -539,7 +541,7 @@ def gelsenkirchen_stadtteile(value: Any, context: dict[str, Any]) -> Any:
     return json.dumps(out)
 
 
-def gelsenkirchen_speed_classes(value: Any, context: dict[str, Any]) -> Any:
+def gelsenkirchen_speed_classes(value: Any, context: Context) -> Any:
     if _empty(value):
         return value
     out: list[str] = []
@@ -551,7 +553,7 @@ def gelsenkirchen_speed_classes(value: Any, context: dict[str, Any]) -> Any:
     return json.dumps([c for c in v.SPEED_CLASSES if c in out])
 
 
-def gelsenkirchen_status_counts(value: Any, context: dict[str, Any]) -> Any:
+def gelsenkirchen_status_counts(value: Any, context: Context) -> Any:
     """A JSON object of status -> count, e.g. {"online": 40, "planned": 3}."""
     if _empty(value):
         return value

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ckanext.gelsenkirchen import dataset_types, geography
 from ckanext.gelsenkirchen.harvesters import datastore, publishing
@@ -31,6 +31,9 @@ from .options import (
     options_of,
 )
 from .scheme import record_to_row
+
+if TYPE_CHECKING:
+    from ckanext.harvest.model import HarvestObject, HarvestSource
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +137,8 @@ class BroadbandCoverageHarvester(SnapshotHarvester):
 
     # -- history, guard, files, fields ----------------------------------------
 
-    def published_rows(self, source: Any, previous: Any) -> list[dict[str, Any]]:
+    def published_rows(self, source: HarvestSource,
+                       previous: HarvestObject | None) -> list[dict[str, Any]]:
         """Every row of the DataStore table (all reference dates)."""
         resource_id = publishing.stable_ids(source)["data"]
         try:
@@ -149,7 +153,8 @@ class BroadbandCoverageHarvester(SnapshotHarvester):
         return {str(r["area_id"]) for r in rows
                 if r["reference_date"] == latest and r.get("area_level") != "stadt"}
 
-    def publish(self, harvest_object: Any, source: Any, cfg: dict[str, Any], snapshot: Snapshot,
+    def publish(self, harvest_object: HarvestObject, source: HarvestSource, cfg: dict[str, Any],
+                snapshot: Snapshot,
                 previous_rows: list[dict[str, Any]]) -> str:
         merged, dates = history.merge_history(previous_rows, snapshot.rows)
         snapshot.rows = merged
@@ -187,7 +192,7 @@ class BroadbandCoverageHarvester(SnapshotHarvester):
             fields["spatial"] = spatial
         return fields
 
-    def creation_defaults(self, source: Any, cfg: dict[str, Any]) -> dict[str, Any]:
+    def creation_defaults(self, source: HarvestSource, cfg: dict[str, Any]) -> dict[str, Any]:
         attribution = cfg.get("attribution") or default_attribution()
         return {
             **super().creation_defaults(source, cfg),

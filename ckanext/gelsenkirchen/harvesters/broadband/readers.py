@@ -112,7 +112,8 @@ def _rows_to_result(header: list[Any], rows: list[tuple[int, list[Any]]],
     if not any(names):
         raise ParseError("table has no header row")
     mapper = Mapper(opts)
-    if not any(mapper.target(n) and mapper.target(n).startswith(MEASURE_PREFIX) for n in names):
+    if not any((target := mapper.target(n)) and target.startswith(MEASURE_PREFIX)
+               for n in names):
         raise ParseError(
             "table has no down_fn_hh_<technology>_<Mbit/s> column; map the columns with "
             "'fields' in the source configuration")

@@ -215,14 +215,14 @@ def _measure_problems(measures: Mapping[str, float]) -> list[str]:
     for tech in TECHNOLOGIES:
         previous: tuple[int, float] | None = None
         for speed in SPEEDS:
-            value = measures.get(f"{MEASURE_PREFIX}{tech}_{speed}")
-            if value is None:
+            measured = measures.get(f"{MEASURE_PREFIX}{tech}_{speed}")
+            if measured is None:
                 continue
-            if previous is not None and value > previous[1] + MONOTONIC_TOLERANCE:
+            if previous is not None and measured > previous[1] + MONOTONIC_TOLERANCE:
                 problems.append(
                     f"higher speed class covers more households: {tech} {speed} Mbit/s "
-                    f"({value:g} %) > {previous[0]} Mbit/s ({previous[1]:g} %)")
-            previous = (speed, value)
+                    f"({measured:g} %) > {previous[0]} Mbit/s ({previous[1]:g} %)")
+            previous = (speed, measured)
     return problems
 
 
@@ -234,7 +234,7 @@ def raw_id(props: Mapping[str, Any], mapper: Mapper, fallback: Any = None) -> An
     return fallback
 
 
-def build_record(props: Mapping[str, Any], mapper: Mapper, row: int | None = None,
+def build_record(props: Mapping[str, Any], mapper: Mapper, row: int | None = None,  # noqa: C901 - to split with the parser hardening (hostile input)
                  own_id: Any = None) -> tuple[AreaRecord | None, str | None]:
     """Map and validate one feature's/row's attributes; ``own_id`` is the
     feature's own id (the identity rule: source/jsondoc.py feature_id).
@@ -285,11 +285,11 @@ def build_record(props: Mapping[str, Any], mapper: Mapper, row: int | None = Non
     problems = _measure_problems(measures)
     if problems:
         return None, "; ".join(problems)
-    name = record_values.get("area_name")
+    area_name = record_values.get("area_name")
     ags = record_values.get("ags")
     return AreaRecord(
         area_id=area_id, reference_date=date,
-        area_name=str(name).strip() if name is not None else None,
+        area_name=str(area_name).strip() if area_name is not None else None,
         area_level=level, households=record_values.get("households"),
         measures=measures, counts=counts,
         ags=str(ags).strip() if ags is not None else None, source_row=row,

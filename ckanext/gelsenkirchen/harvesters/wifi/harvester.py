@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ckanext.gelsenkirchen import dataset_types, geography
 from ckanext.gelsenkirchen.harvesters.base import (
@@ -25,6 +25,9 @@ from ckanext.gelsenkirchen.harvesters.source.jsondoc import load_json
 
 from .mapping import DEFAULTABLE, TARGETS
 from .readers import parse_csv, parse_geojson_pages, parse_meshviewer
+
+if TYPE_CHECKING:
+    from ckanext.harvest.model import HarvestSource
 
 FORMATS = ("auto", "csv", "geojson", "ogcapi", "wfs", "meshviewer")
 
@@ -144,7 +147,7 @@ class WifiHotspotHarvester(SnapshotHarvester):
             fields["spatial"] = spatial
         return fields
 
-    def creation_defaults(self, source: Any, cfg: dict[str, Any]) -> dict[str, Any]:
+    def creation_defaults(self, source: HarvestSource, cfg: dict[str, Any]) -> dict[str, Any]:
         return {
             **super().creation_defaults(source, cfg),
             "notes": ("Öffentliche WLAN-Hotspots in Gelsenkirchen, ein Eintrag je Hotspot mit "

@@ -163,7 +163,7 @@ class Mapper:
                     self.columns[target] = by_fold[alias]
                     break
         source_crs = cfg.get("crs")
-        geographic_crs = bool(source_crs) and crs.is_geographic(source_crs)
+        geographic_crs = bool(source_crs) and crs.is_geographic(str(source_crs))
         if coordinates == "auto":
             if "latitude" in self.columns and "longitude" in self.columns and (
                     "x" not in mapped or geographic_crs):

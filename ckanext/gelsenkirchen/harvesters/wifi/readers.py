@@ -26,8 +26,9 @@ def parse_csv(data: bytes, cfg: dict[str, Any], source_name: str,
     for line, count in table.misfits:
         report.records_read += 1
         report.skip(f"wrong number of fields: {count} instead of {len(table.header)}", row=line)
-    records = [(line, None, dict(zip(table.header, values, strict=True)), None)
-               for line, values in table.rows]
+    records: list[tuple[int, Any, dict[str, Any], tuple[Any, Any] | None]] = [
+        (line, None, dict(zip(table.header, values, strict=True)), None)
+        for line, values in table.rows]
     rows = mapper.build(records)
     return Snapshot(rows=rows, report=report,
                     meta={"format": "csv", "encoding": table.encoding,
@@ -49,13 +50,14 @@ def parse_geojson_pages(pages: list[Any], cfg: dict[str, Any], source_name: str,
             keys.update(dict.fromkeys(feature["properties"]))
     mapper = Mapper(keys, {**cfg, "crs": source_crs} if source_crs else cfg, source_name,
                     context, report, coordinates="geometry")
-    records: list[tuple[int, Any, dict[str, Any], Any]] = []
+    records: list[tuple[int, Any, dict[str, Any], tuple[Any, Any] | None]] = []
     for number, feature in enumerate(features, start=1):
         if not isinstance(feature, dict):
             report.records_read += 1
             report.skip("not a GeoJSON Feature", row=number)
             continue
-        props = feature.get("properties") if isinstance(feature.get("properties"), dict) else {}
+        props: dict[str, Any] = feature["properties"] \
+            if isinstance(feature.get("properties"), dict) else {}
         ident = feature_id(mapper.value(props, "id"), feature.get("id"))
         geometry = feature.get("geometry")
         xy: tuple[Any, Any] = (None, None)
