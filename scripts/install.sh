@@ -25,7 +25,8 @@ if [ ! -f "$ROOT/node_modules/axe-core/axe.min.js" ] || ! cmp -s "$ROOT/package-
   fi
 fi
 stamp="$VENV/.installed"
-digest=$(cat "$ROOT/requirements.txt" "$ROOT/dev-requirements.txt" "$ROOT/pyproject.toml" "$ROOT/setup.py" | sha256sum | cut -c1-16)
+requirements="$ROOT/requirements/dev-$CKAN.txt"
+digest=$(cat "$ROOT"/requirements/*.txt "$ROOT/pyproject.toml" "$ROOT/setup.py" | sha256sum | cut -c1-16)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$digest" ] && [ -x "$VENV/bin/ckan" ]; then
   exit 0
 fi
@@ -33,11 +34,12 @@ if [ ! -x "$VENV/bin/python" ]; then
   say "creating $VENV"
   python3.11 -m venv "$VENV" || die "could not create a virtualenv: apt-get install python3.11-venv"
 fi
-say "installing requirements into $VENV (log: $RUN_DIR/install.log)"
+log="$RUN_DIR/install-ckan$CKAN.log"
+say "installing the CKAN $CKAN stack (requirements/dev-$CKAN.txt) into $VENV (log: $log)"
 {
   "$VENV/bin/pip" install --disable-pip-version-check --upgrade "pip==26.3" "setuptools==84.2.1" wheel
-  "$VENV/bin/pip" install --disable-pip-version-check -r "$ROOT/dev-requirements.txt"
+  "$VENV/bin/pip" install --disable-pip-version-check -r "$requirements"
   "$VENV/bin/pip" install --disable-pip-version-check --no-deps -e "$ROOT"
-} >"$RUN_DIR/install.log" 2>&1 || { tail -n 40 "$RUN_DIR/install.log"; die "installation failed (full log: $RUN_DIR/install.log)"; }
+} >"$log" 2>&1 || { tail -n 40 "$log"; die "installation failed (full log: $log)"; }
 echo "$digest" >"$stamp"
 say "installed"

@@ -3,7 +3,35 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-VENV="${VENV:-$ROOT/.venv}"
+say() { printf '==> %s\n' "$*"; }
+die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
+
+# The CKAN version (CKAN=2.10|2.11|2.12, default 2.12): its pinned stack in
+# requirements/, its own virtualenv and its own databases and pgsolr
+# database, so that versions never share state. 2.12 keeps the plain names.
+CKAN="${CKAN:-2.12}"
+case "$CKAN" in
+  2.10|2.11|2.12) ;;
+  *) die "CKAN=$CKAN is not supported: use CKAN=2.10, 2.11 or 2.12" ;;
+esac
+if [ "$CKAN" = 2.12 ]; then
+  VENV="${VENV:-$ROOT/.venv}"
+  DB_SUFFIX=""
+else
+  VENV="${VENV:-$ROOT/.venv-ckan$CKAN}"
+  DB_SUFFIX="_ckan${CKAN/./_}"
+fi
+export CKAN
+
+# use_version_databases CKAN_DB DATASTORE_DB: point CKAN at this version's
+# databases (the ini files name 2.12's; CKAN reads CKAN_SQLALCHEMY_URL and
+# its siblings over the ini).
+use_version_databases() {
+  [ -n "$DB_SUFFIX" ] || return 0
+  export CKAN_SQLALCHEMY_URL="postgresql://ckan_default:pass@$PGHOST/$1$DB_SUFFIX"
+  export CKAN_DATASTORE_WRITE_URL="postgresql://ckan_default:pass@$PGHOST/$2$DB_SUFFIX"
+  export CKAN_DATASTORE_READ_URL="postgresql://datastore_default:pass@$PGHOST/$2$DB_SUFFIX"
+}
 RUN_DIR="${RUN_DIR:-$ROOT/.run}"
 PGHOST="${PGHOST:-127.0.0.1}"
 PGPORT="${PGPORT:-5432}"
@@ -11,7 +39,7 @@ PGPORT="${PGPORT:-5432}"
 PGADMIN="${PGADMIN:-postgres}"
 REDIS_HOST="${REDIS_HOST:-127.0.0.1}"
 REDIS_PORT="${REDIS_PORT:-6379}"
-PGSOLR_DB="${PGSOLR_DB:-gelsenkirchen_pgsolr}"
+PGSOLR_DB="${PGSOLR_DB:-gelsenkirchen_pgsolr$DB_SUFFIX}"
 PGSOLR_HOST="${PGSOLR_HOST:-127.0.0.1}"
 PGSOLR_PORT="${PGSOLR_PORT:-8983}"
 # Apache Solr of scripts/solr-ctl.sh (its cloud's first node)
@@ -19,9 +47,6 @@ SOLR_PORT="${SOLR_PORT:-8983}"
 export PGHOST PGPORT
 
 mkdir -p "$RUN_DIR"
-
-say() { printf '==> %s\n' "$*"; }
-die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
 
 # apt_install REASON PACKAGE...: install Debian packages as root (apt-get update
 # once per run of a script), or stop with the command to run when not root.

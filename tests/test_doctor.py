@@ -48,20 +48,6 @@ def _run_doctor(cli, *args: str):
     return result
 
 
-def _migrate_enabled_plugins(migrate_db_for) -> None:
-    # clean_db re-creates CKAN core's tables only: bring every enabled plugin
-    # that has migrations (harvest, activity) back to its head, as
-    # `ckan db upgrade` does.
-    for plugin in tk.config["ckan.plugins"]:
-        if ckan_db.current_revision(plugin) is not None:
-            migrate_db_for(plugin)
-
-
-@pytest.fixture
-def migrated_db(clean_db, migrate_db_for):
-    _migrate_enabled_plugins(migrate_db_for)
-
-
 @pytest.fixture
 def empty_harvest_queues():
     harvest_queue.purge_queues()
@@ -93,7 +79,7 @@ def throwaway_db():
 # --------------------------------------------------------------------------- healthy
 
 
-@pytest.mark.usefixtures("with_plugins", "with_extended_cli", "migrated_db",
+@pytest.mark.usefixtures("with_plugins", "with_extended_cli", "plugin_db",
                          "empty_harvest_queues")
 def test_all_checks_pass_on_a_healthy_installation(cli):
     result = cli.invoke(ckan, ["gelsenkirchen", "doctor"])
@@ -109,7 +95,7 @@ def test_all_checks_pass_on_a_healthy_installation(cli):
     assert result.exit_code == 0, result.output
 
 
-@pytest.mark.usefixtures("with_plugins", "migrated_db", "empty_harvest_queues")
+@pytest.mark.usefixtures("with_plugins", "plugin_db", "empty_harvest_queues")
 def test_json_output_lists_every_check(cli):
     result = _run_doctor(cli, "--json")
 
@@ -236,7 +222,7 @@ def test_pending_migrations_are_named_with_their_revisions(cli, throwaway_db, mo
 
 @pytest.mark.ckan_config("ckanext.gelsenkirchen.doctor.stuck_job_minutes", 60)
 @pytest.mark.with_plugins("test_harvester")
-@pytest.mark.usefixtures("with_plugins", "migrated_db", "empty_harvest_queues")
+@pytest.mark.usefixtures("with_plugins", "plugin_db", "empty_harvest_queues")
 def test_harvest_job_stuck_in_running_is_listed_with_its_source(cli):
     org = factories.Organization()
     source = harvest_factories.HarvestSourceObj(title="WLAN-Hotspots Gelsenkirchen",
@@ -266,7 +252,7 @@ def test_harvest_job_stuck_in_running_is_listed_with_its_source(cli):
 
 @pytest.mark.ckan_config("ckanext.gelsenkirchen.doctor.queue_wait_minutes", 10)
 @pytest.mark.with_plugins("test_harvester")
-@pytest.mark.usefixtures("with_plugins", "migrated_db", "empty_harvest_queues")
+@pytest.mark.usefixtures("with_plugins", "plugin_db", "empty_harvest_queues")
 def test_fetch_queue_without_consumer_is_reported(cli):
     obj = harvest_factories.HarvestObjectObj(
         guid="hotspot-1",

@@ -18,7 +18,6 @@ from tests.logic.data import (  # noqa: F401 (fixtures)
     call_as,
     dataset_dict,
     organization_fixture,
-    schema_db_fixture,
     sysadmin_fixture,
 )
 

@@ -6,15 +6,6 @@ from urllib.parse import urlsplit
 import ckan.plugins.toolkit as tk
 import pytest
 import responses
-from ckan.cli import db as ckan_db
-
-
-@pytest.fixture
-def harvest_db(clean_db, clean_index, migrate_db_for):
-    """A clean database and index with every plugin's tables migrated."""
-    for plugin in tk.config["ckan.plugins"]:
-        if ckan_db.current_revision(plugin) is not None:
-            migrate_db_for(plugin)
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 creating a harvest source, running one harvest job gather -> fetch ->
 import as ``ckan harvester run-test`` does, reading back the published
 dataset, and mocking remote sources at the HTTP transport level with
-``responses``. The fixtures ``harvest_db`` and ``rsps`` live in this
+``responses``. The fixture ``rsps`` lives in this
 package's ``conftest.py``.
 """
 from __future__ import annotations

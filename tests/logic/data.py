@@ -1,6 +1,7 @@
 """Valid dataset dicts of the three Gelsenkirchen dataset types, and the
-fixtures ``schema_db``, ``organization`` and ``sysadmin``, for tests (import
-the ``*_fixture`` functions into a test module to use them).
+fixtures ``organization`` and ``sysadmin`` (on ``plugin_db`` of
+tests/conftest.py), for tests (import the ``*_fixture`` functions into a
+test module to use them).
 
 ``dataset_dict(type, owner_org=...)`` returns a dict that passes the schema;
 tests change one field to provoke one error.  Other test suites (harvesters)
@@ -12,7 +13,6 @@ import copy
 import uuid
 from typing import Any
 
-import ckan.plugins.toolkit as tk
 import pytest
 
 _COMMON: dict[str, Any] = {
@@ -105,17 +105,8 @@ def dataset_dict(dataset_type: str = "dataset", owner_org: str | None = None,
     return data
 
 
-@pytest.fixture(name="schema_db")
-def schema_db_fixture(clean_db, clean_index, migrate_db_for):
-    """Clean database and index, with the tables of the enabled plugins that
-    have migrations (activity, harvest): clean_db recreates CKAN core only."""
-    for plugin in ("activity", "harvest"):
-        if plugin in tk.config["ckan.plugins"]:
-            migrate_db_for(plugin)
-
-
 @pytest.fixture(name="organization")
-def organization_fixture(schema_db):
+def organization_fixture(plugin_db):
     from ckan.tests import factories
 
     return factories.Organization(title="Referat Verkehr und Mobilität",
@@ -123,7 +114,7 @@ def organization_fixture(schema_db):
 
 
 @pytest.fixture(name="sysadmin")
-def sysadmin_fixture(schema_db):
+def sysadmin_fixture(plugin_db):
     from ckan.tests import factories
 
     return factories.Sysadmin()

@@ -25,7 +25,7 @@ from .support import utm_cell, write_gpkg
 
 pytestmark = [
     pytest.mark.ckan_config("ckanext.gelsenkirchen.harvest.allow_private_addresses", "true"),
-    pytest.mark.usefixtures("with_plugins", "harvest_db"),
+    pytest.mark.usefixtures("with_plugins", "plugin_db"),
 ]
 FEEDS = "https://breitband.example.org"
 ATTRIBUTION = "Breitbandatlas | Gigabit-Grundbuch (Bundesnetzagentur), Stand {date}"

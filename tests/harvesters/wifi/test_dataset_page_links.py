@@ -10,7 +10,7 @@ from bs4 import BeautifulSoup
 
 from . import support as ws
 
-pytestmark = pytest.mark.usefixtures("with_plugins", "harvest_db")
+pytestmark = pytest.mark.usefixtures("with_plugins", "plugin_db")
 
 
 def test_csv_download_link_serves_the_file_with_formulas_neutralised(rsps, app):

@@ -24,7 +24,7 @@ from . import support as ws
 
 pytestmark = [
     pytest.mark.ckan_config("ckanext.gelsenkirchen.harvest.allow_private_addresses", "true"),
-    pytest.mark.usefixtures("with_plugins", "harvest_db"),
+    pytest.mark.usefixtures("with_plugins", "plugin_db"),
 ]
 XSS = "<script>alert(1)</script>"
 
