@@ -108,9 +108,9 @@ search_url() { echo "http://$SEARCH_HOST:$SEARCH_PORT/solr/$1"; }
 # search_ctl start|stop|status: the control script of $SEARCH
 search_ctl() {
   case "$SEARCH" in
-    pgsolr) "$ROOT/scripts/pgsolr-ctl.sh" "$@" ;;
-    solr) "$ROOT/scripts/solr-ctl.sh" "$@" ;;
-    solrcloud) "$ROOT/scripts/solr-ctl.sh" "$@" --cloud ;;
+    pgsolr) "$ROOT/scripts/pgsolr-ctl.sh" "$@" 9>&- ;;
+    solr) "$ROOT/scripts/solr-ctl.sh" "$@" 9>&- ;;
+    solrcloud) "$ROOT/scripts/solr-ctl.sh" "$@" --cloud 9>&- ;;
   esac
 }
 
