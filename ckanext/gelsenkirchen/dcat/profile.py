@@ -299,44 +299,11 @@ class GelsenkirchenDCATAPDEProfile(RDFProfile):
 
     # -- RDF -> CKAN --------------------------------------------------------
 
-    def parse_dataset(self, dataset_dict: dict[str, Any], dataset_ref: Any) -> dict[str, Any]:  # noqa: C901 - one block per DCAT-AP.de property; to split by property group
-        g = self.g
+    def parse_dataset(self, dataset_dict: dict[str, Any], dataset_ref: Any) -> dict[str, Any]:
         extras = {e["key"]: e["value"] for e in dataset_dict.get("extras", [])}
         out = dataset_dict
-
-        for key in ("issued", "modified", "temporal_start", "temporal_end", "frequency"):
-            if extras.get(key):
-                out[key] = extras[key]
-        for key in ("theme", "language", "hvd_category"):
-            if extras.get(key):
-                out[key] = _list(extras[key])
-        if extras.get("documentation"):
-            docs = _list(extras["documentation"])
-            if docs:
-                out["documentation"] = docs[0]
-
-        # contact point (the first one)
-        for contact in g.objects(dataset_ref, DCAT.contactPoint):
-            name = self._object_value(contact, VCARD.fn)
-            email = self._object_value(contact, VCARD.hasEmail)
-            url = self._object_value(contact, VCARD.hasURL)
-            if name:
-                out["contact_name"] = name
-            if email:
-                out["contact_email"] = email.removeprefix("mailto:")
-            if url:
-                out["contact_url"] = url
-            break
-
-        for agent in g.objects(dataset_ref, DCATDE.maintainer):
-            name = self._object_value(agent, FOAF.name)
-            if name:
-                out["maintainer"] = name
-                mbox = self._object_value(agent, FOAF.mbox)
-                if mbox:
-                    out["maintainer_email"] = mbox.removeprefix("mailto:")
-            break
-
+        self._parse_extras(extras, out)
+        self._parse_contacts(dataset_ref, out)
         for key, pred in (("contributor_id", DCATDE.contributorID),
                           ("political_geocoding_uri", DCATDE.politicalGeocodingURI),
                           ("political_geocoding_level_uri", DCATDE.politicalGeocodingLevelURI),
@@ -351,7 +318,63 @@ class GelsenkirchenDCATAPDEProfile(RDFProfile):
         elif extras.get("spatial"):
             out["spatial"] = extras["spatial"]
 
-        # licence and attribution: DCAT-AP.de puts them on the distributions
+        dataset_license = self._parse_license(dataset_ref, out)
+
+        gk = portal_namespace()
+        dataset_type = self._object_value(dataset_ref, gk.datasetType)
+        fields = extension_fields(dataset_type) if dataset_type else []
+        if fields:
+            out["type"] = dataset_type
+            self._read_extension(dataset_ref, out, fields)
+        self._read_extension(dataset_ref, out, provenance_fields())
+
+        for resource_dict in out.get("resources", []):
+            self._parse_distribution(resource_dict, dataset_license)
+
+        # keep only the extras that are not schema fields
+        out["extras"] = [e for e in out.get("extras", []) if e["key"] in ("uri", "identifier")]
+        return out
+
+    @staticmethod
+    def _parse_extras(extras: dict[str, Any], out: dict[str, Any]) -> None:
+        """The fields ckanext-dcat's base profile parses into extras."""
+        for key in ("issued", "modified", "temporal_start", "temporal_end", "frequency"):
+            if extras.get(key):
+                out[key] = extras[key]
+        for key in ("theme", "language", "hvd_category"):
+            if extras.get(key):
+                out[key] = _list(extras[key])
+        if extras.get("documentation"):
+            docs = _list(extras["documentation"])
+            if docs:
+                out["documentation"] = docs[0]
+
+    def _parse_contacts(self, dataset_ref: Any, out: dict[str, Any]) -> None:
+        """The first contact point and the first dcatde:maintainer."""
+        for contact in self.g.objects(dataset_ref, DCAT.contactPoint):
+            name = self._object_value(contact, VCARD.fn)
+            email = self._object_value(contact, VCARD.hasEmail)
+            url = self._object_value(contact, VCARD.hasURL)
+            if name:
+                out["contact_name"] = name
+            if email:
+                out["contact_email"] = email.removeprefix("mailto:")
+            if url:
+                out["contact_url"] = url
+            break
+
+        for agent in self.g.objects(dataset_ref, DCATDE.maintainer):
+            name = self._object_value(agent, FOAF.name)
+            if name:
+                out["maintainer"] = name
+                mbox = self._object_value(agent, FOAF.mbox)
+                if mbox:
+                    out["maintainer_email"] = mbox.removeprefix("mailto:")
+            break
+
+    def _parse_license(self, dataset_ref: Any, out: dict[str, Any]) -> Any:
+        """Licence and attribution: DCAT-AP.de puts them on the distributions;
+        the dataset's licence is the portal's own property or the most used one."""
         attribution = None
         counts: dict[str, int] = {}
         for distribution in sorted(self._distributions(dataset_ref), key=str):
@@ -370,26 +393,12 @@ class GelsenkirchenDCATAPDEProfile(RDFProfile):
             if dataset_license.attribution and not attribution:
                 # a by-licence without dcatde:licenseAttributionByText: the
                 # publisher is who has to be named (Bereitsteller)
-                publisher = g.value(dataset_ref, DCT.publisher)
+                publisher = self.g.value(dataset_ref, DCT.publisher)
                 if publisher is not None:
                     attribution = self._object_value(publisher, FOAF.name) or None
         if attribution:
             out["license_attribution_by_text"] = attribution
-
-        gk = portal_namespace()
-        dataset_type = self._object_value(dataset_ref, gk.datasetType)
-        fields = extension_fields(dataset_type) if dataset_type else []
-        if fields:
-            out["type"] = dataset_type
-            self._read_extension(dataset_ref, out, fields)
-        self._read_extension(dataset_ref, out, provenance_fields())
-
-        for resource_dict in out.get("resources", []):
-            self._parse_distribution(resource_dict, dataset_license)
-
-        # keep only the extras that are not schema fields
-        out["extras"] = [e for e in out.get("extras", []) if e["key"] in ("uri", "identifier")]
-        return out
+        return dataset_license
 
     def _parse_coverage(self, dataset_ref: Any, geocoding: str | None) -> list[str]:
         if geocoding != v.CITY_POLITICAL_GEOCODING_URI:
