@@ -148,7 +148,9 @@ def _answers(url: str) -> bool:
 
 class FeedServer:
     """A local HTTP source. ``mode``: ``ok``, ``slow`` (waits ``delay``
-    seconds, then answers), ``stall`` (headers, then nothing), ``reset``
+    seconds, then answers), ``together`` (holds each request until a
+    second one arrives, at most ``delay`` seconds: two harvests of one
+    source get their answers at the same moment), ``stall`` (headers, then nothing), ``reset``
     (closes the connection with a TCP reset), ``truncated`` (announces more
     bytes than it sends)."""
 
@@ -158,6 +160,7 @@ class FeedServer:
         self.mode = "ok"
         self.delay = 0.0
         self.requests = 0
+        self.arrived = threading.Event()
         feed = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -166,6 +169,8 @@ class FeedServer:
 
             def do_GET(self) -> None:  # noqa: N802 - http.server's name
                 feed.requests += 1
+                if feed.requests >= 2:
+                    feed.arrived.set()
                 feed.answer(self)
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -185,6 +190,8 @@ class FeedServer:
             return
         if mode == "slow":
             time.sleep(self.delay)
+        if mode == "together":
+            self.arrived.wait(self.delay)
         handler.send_response(200)
         handler.send_header("Content-Type", self.content_type)
         handler.send_header("Content-Length", str(len(body) + (4096 if mode == "truncated"

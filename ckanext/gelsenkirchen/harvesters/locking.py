@@ -97,9 +97,12 @@ def source_lock(source_id: str, source_name: str, wait: float | None = None,
         try:
             yield
         finally:
-            with contextlib.suppress(sa.exc.SQLAlchemyError):
+            try:
                 conn.execute(sa.text("SELECT pg_advisory_unlock(:a, :b)"),
                              {"a": key[0], "b": key[1]})
+            except sa.exc.SQLAlchemyError:
+                # never hand a connection that may hold the lock back to the pool
+                conn.invalidate()
     finally:
         with contextlib.suppress(sa.exc.SQLAlchemyError):
             conn.close()
