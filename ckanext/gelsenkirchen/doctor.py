@@ -650,7 +650,7 @@ def check_harvest_consumers(plugins: Iterable[str] | str | None = None) -> Check
             problems.append(f"no live {state.label} consumer (no heartbeat in Redis)"
                             + (f", {state.waiting} message(s) waiting" if state.waiting else ""))
             fixes.append(f"start `{consumer}` (systemd: systemctl start "
-                         f"ckan-harvest-{state.label}; docs/operations.md)")
+                         f"ckan-harvest@{state.label}; docs/operations.md)")
             continue
         who = ", ".join(_consumer_note(b, now) for b in beats)
         queued = (f"{state.waiting} waiting" if state.waiting else "queue empty")
