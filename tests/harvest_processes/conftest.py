@@ -15,7 +15,6 @@ from ckan.tests import factories
 from ckanext.harvest.model import HarvestJob, HarvestObject
 
 from tests.harvest_processes import harness
-from tests.harvesters.conftest import harvest_db  # noqa: F401 - the fixture, for these tests
 from tests.harvesters.wifi.support import city_csv, hotspots
 
 pytestmark = pytest.mark.processes
@@ -153,7 +152,8 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[harness.R
 
 
 @pytest.fixture
-def world(with_plugins: None, harvest_db: None, tmp_path: pathlib.Path, redis_server: harness.RedisServer,  # noqa: F811
+def world(with_plugins: None, plugin_db: None, tmp_path: pathlib.Path,
+          redis_server: harness.RedisServer,
           monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     # the jobs this process creates go on the private Redis's queues
     monkeypatch.setitem(tk.config, "ckan.redis.url", redis_server.url)

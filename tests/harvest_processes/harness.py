@@ -147,7 +147,8 @@ def _answers(url: str) -> bool:
 
 
 class FeedServer:
-    """A local HTTP source. ``mode``: ``ok``, ``slow`` (waits ``delay``
+    """A local HTTP source: ``bodies[path]`` for a path given one, else
+    ``body``. ``mode``: ``ok``, ``slow`` (waits ``delay``
     seconds, then answers), ``together`` (holds each request until a
     second one arrives, at most ``delay`` seconds: two harvests of one
     source get their answers at the same moment), ``stall`` (headers, then nothing), ``reset``
@@ -156,6 +157,7 @@ class FeedServer:
 
     def __init__(self) -> None:
         self.body = b""
+        self.bodies: dict[str, bytes] = {}
         self.content_type = "text/csv; charset=utf-8"
         self.mode = "ok"
         self.delay = 0.0
@@ -178,11 +180,15 @@ class FeedServer:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hotspots.csv"
+        return f"{self.base}/hotspots.csv"
 
     def answer(self, handler: http.server.BaseHTTPRequestHandler) -> None:
-        body, mode = self.body, self.mode
+        body, mode = self.bodies.get(handler.path, self.body), self.mode
         if mode == "reset":
             handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                                           b"\x01\x00\x00\x00\x00\x00\x00\x00")
