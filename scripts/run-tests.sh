@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make test: services, databases, the search backend of SEARCH (pgsolr, solr
 # or solrcloud; started only when nothing answers, stopped again afterwards),
-# ruff, mypy, the extension's suite, CKAN conformance.
+# ruff, mypy, the extension's suite (the real-process harvest tests, mark
+# 'processes', in a step of their own), CKAN conformance.
 #   scripts/run-tests.sh [PYTEST ARGS]   CONFORMANCE=0 skips CKAN's search tests
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -23,6 +24,13 @@ say "mypy (the packages ckanext.gelsenkirchen and pgsolr)"
 
 say "extension test suite on $SEARCH ($(search_url ckan_test))"
 search_env "$ROOT/test.ini" ckan_test
-"$VENV/bin/pytest" -q "$@"
+if [ "$#" -gt 0 ]; then
+    "$VENV/bin/pytest" -q "$@"
+else
+    "$VENV/bin/pytest" -q -m "not processes"
+    # slower: consumers as subprocesses, private Redis/pgsolr, injected faults
+    say "harvest consumers as real processes: survival, source lock, faults, 20 sources"
+    "$VENV/bin/pytest" -q -m processes
+fi
 
 [ "${CONFORMANCE:-1}" = 0 ] || "$ROOT/scripts/conformance.sh"

@@ -24,7 +24,7 @@ from ckanext.harvest import queue as harvest_queue
 from ckanext.harvest.tests import factories as harvest_factories
 from sqlalchemy.engine import make_url
 
-from ckanext.gelsenkirchen import doctor
+from ckanext.gelsenkirchen import doctor, harvest_consumers
 from ckanext.gelsenkirchen.cli import gelsenkirchen
 
 CLOSED_PORT = 1  # nothing listens on tcp/1 on a test host
@@ -48,11 +48,53 @@ def _run_doctor(cli, *args: str):
     return result
 
 
+def _purge_queues() -> None:
+    harvest_queue.purge_queues()
+    # and the "in hand" keys a consumer stopped mid-message left behind
+    conn = harvest_queue.get_connection()
+    for key in (harvest_queue.get_gather_routing_key(), harvest_queue.get_fetch_routing_key()):
+        for stale in conn.scan_iter(match=key + ":*"):
+            conn.delete(stale)
+
+
 @pytest.fixture
 def empty_harvest_queues():
-    harvest_queue.purge_queues()
+    _purge_queues()
     yield
-    harvest_queue.purge_queues()
+    _purge_queues()
+
+
+@pytest.fixture
+def queued_object():
+    """A harvest object waiting in the fetch queue for 40 minutes."""
+    minutes = 40
+    obj = harvest_factories.HarvestObjectObj(
+        guid="hotspot-1",
+        job=harvest_factories.HarvestJobObj(
+            source=harvest_factories.HarvestSourceObj(url="http://wifi.example.org/q.json",
+                                                      owner_org=factories.Organization()["id"])))
+    long_ago = datetime.datetime.utcnow() - datetime.timedelta(minutes=minutes)
+    obj.gathered = long_ago
+    obj.job.gather_finished = long_ago
+    model.Session.commit()
+    harvest_queue.get_fetch_publisher().send({"harvest_object_id": obj.id})
+    yield obj
+    # A WAITING object would be re-queued by any later `harvester run`
+    # (ckanext-harvest's resubmit_objects) in this shared test database.
+    obj.state = "ERROR"
+    model.Session.commit()
+
+
+@pytest.fixture
+def live_consumers():
+    """A heartbeat for each queue, as running consumers keep them."""
+    beats = [harvest_consumers.Heartbeat(stage, 10) for stage in harvest_consumers.STAGES]
+    for beat in beats:
+        beat.set("waiting")
+        beat.beat()
+    yield beats
+    for beat in beats:
+        beat.stop()
 
 
 def _admin(sql: str, database: str = "postgres") -> None:
@@ -80,13 +122,14 @@ def throwaway_db():
 
 
 @pytest.mark.usefixtures("with_plugins", "with_extended_cli", "plugin_db",
-                         "empty_harvest_queues")
+                         "empty_harvest_queues", "live_consumers")
 def test_all_checks_pass_on_a_healthy_installation(cli):
     result = cli.invoke(ckan, ["gelsenkirchen", "doctor"])
 
     lines = _lines(result.output)
     assert set(lines) == {"database", "datastore", "redis", "search", "search schema",
-                          "plugin order", "harvest consumers", "harvest jobs"}, result.output
+                          "plugin order", "harvest consumers", "harvest jobs",
+                          "harvest sources"}, result.output
     for name, line in lines.items():
         assert line.startswith("[ OK ]"), f"{name} failed:\n{result.output}"
     assert "no pending migrations" in lines["database"]
@@ -102,7 +145,7 @@ def test_json_output_lists_every_check(cli):
     report = json.loads(result.output)
     assert [check["name"] for check in report["checks"]] == [
         "database", "datastore", "redis", "search", "search schema", "plugin order",
-        "harvest consumers", "harvest jobs"]
+        "harvest consumers", "harvest jobs", "harvest sources"]
     assert report["ok"] is all(check["ok"] for check in report["checks"])
     assert result.exit_code == (0 if report["ok"] else 1)
 
@@ -252,31 +295,78 @@ def test_harvest_job_stuck_in_running_is_listed_with_its_source(cli):
 
 @pytest.mark.ckan_config("ckanext.gelsenkirchen.doctor.queue_wait_minutes", 10)
 @pytest.mark.with_plugins("test_harvester")
-@pytest.mark.usefixtures("with_plugins", "plugin_db", "empty_harvest_queues")
+@pytest.mark.usefixtures("with_plugins", "plugin_db", "empty_harvest_queues",
+                         "queued_object")
 def test_fetch_queue_without_consumer_is_reported(cli):
-    obj = harvest_factories.HarvestObjectObj(
-        guid="hotspot-1",
-        job=harvest_factories.HarvestJobObj(
-            source=harvest_factories.HarvestSourceObj(url="http://wifi.example.org/q.json",
-                                                      owner_org=factories.Organization()["id"])))
-    long_ago = datetime.datetime.utcnow() - datetime.timedelta(minutes=40)
-    obj.gathered = long_ago
-    obj.job.gather_finished = long_ago
-    model.Session.commit()
-    harvest_queue.get_fetch_publisher().send({"harvest_object_id": obj.id})
+    result = _run_doctor(cli)
 
+    line = _lines(result.output)["harvest consumers"]
+    assert line.startswith("[FAIL] harvest consumers: no live gather consumer (no heartbeat in "
+                           "Redis); no live fetch consumer (no heartbeat in Redis), 1 message(s) "
+                           "waiting")
+    ini = tk.config["__file__"]
+    assert f"start `ckan -c {ini} gelsenkirchen harvest-consumer gather`" in line
+    assert f"start `ckan -c {ini} gelsenkirchen harvest-consumer fetch`" in line
+    assert result.exit_code == 1
+
+
+@pytest.mark.ckan_config("ckanext.gelsenkirchen.doctor.queue_wait_minutes", 10)
+@pytest.mark.with_plugins("test_harvester")
+@pytest.mark.usefixtures("with_plugins", "plugin_db", "empty_harvest_queues")
+def test_a_dead_gather_consumer_is_named_beside_a_live_fetch_consumer(cli):
+    fetch = harvest_consumers.Heartbeat("fetch", 10)
+    fetch.set("waiting")
+    fetch.beat()
     try:
         result = _run_doctor(cli)
     finally:
-        # A WAITING object would be re-queued by any later `harvester run`
-        # (ckanext-harvest's resubmit_objects) in this shared test database.
-        obj.state = "ERROR"
-        model.Session.commit()
+        fetch.stop()
 
     line = _lines(result.output)["harvest consumers"]
-    assert line.startswith("[FAIL] harvest consumers: 1 message(s) waiting in the fetch queue, "
-                           "oldest queued 40 min ago (limit 10 min)")
-    assert "gelsenkirchen harvest-consumer fetch` running?" in line
+    assert line.startswith("[FAIL] harvest consumers: no live gather consumer")
+    assert "fetch: 1 live consumer(s) (pid " in line
+    assert "harvest-consumer gather`" in line and "harvest-consumer fetch`" not in line
+    assert result.exit_code == 1
+
+
+@pytest.mark.ckan_config("ckanext.gelsenkirchen.doctor.queue_wait_minutes", 10)
+@pytest.mark.with_plugins("test_harvester")
+@pytest.mark.usefixtures("with_plugins", "plugin_db", "empty_harvest_queues",
+                         "live_consumers", "queued_object")
+def test_messages_waiting_while_the_consumers_are_busy_are_reported(cli):
+    result = _run_doctor(cli)
+
+    line = _lines(result.output)["harvest consumers"]
+    assert line.startswith("[FAIL] harvest consumers: fetch queue: 1 message(s) waiting, the "
+                           "oldest 40 min (limit 10 min), none taken since; its consumers are "
+                           "busy or hung: pid ")
+    assert result.exit_code == 1
+
+
+@pytest.mark.with_plugins("test_harvester")
+@pytest.mark.usefixtures("with_plugins", "plugin_db", "empty_harvest_queues")
+def test_a_source_whose_last_run_errored_is_named_with_the_fix(cli):
+    from ckanext.harvest.model import HarvestGatherError
+
+    org = factories.Organization()
+    source = harvest_factories.HarvestSourceObj(title="WLAN-Hotspots Stadt",
+                                                url="http://wifi.example.org/hotspots.csv",
+                                                owner_org=org["id"])
+    job = harvest_factories.HarvestJobObj(source=source)
+    job.status = "Finished"
+    job.finished = datetime.datetime.utcnow()
+    HarvestGatherError(message="The source could not be harvested: HTTP 503", job=job).save()
+    model.Session.commit()
+
+    result = _run_doctor(cli)
+
+    line = _lines(result.output)["harvest sources"]
+    name = model.Package.get(source.id).name
+    assert line.startswith(f"[FAIL] harvest sources: 1 of 1 source(s) whose last run errored: "
+                           f"'WLAN-Hotspots Stadt' ({name}): last run {job.id} ended with "
+                           "errors: The source could not be harvested: HTTP 503")
+    assert f"harvester run-test {name}" in line
+    assert f"/harvest/{name}/job/{job.id}" in line
     assert result.exit_code == 1
 
 

@@ -53,7 +53,7 @@ from ckanext.harvest.harvesters.base import HarvesterBase
 
 from ckanext.gelsenkirchen import geography
 from ckanext.gelsenkirchen.harvesters import config as config_rules
-from ckanext.gelsenkirchen.harvesters import exports, publishing
+from ckanext.gelsenkirchen.harvesters import exports, locking, publishing
 from ckanext.gelsenkirchen.harvesters import http as safe_http
 from ckanext.gelsenkirchen.harvesters.config import (
     BASE_CONFIG_KEYS,
@@ -217,6 +217,13 @@ class SnapshotHarvester(HarvesterBase):
         harvester that keeps history across runs reads its DataStore table."""
         return self._rows_of(previous)
 
+    def rows_to_publish(self, snapshot_rows: list[dict[str, Any]],
+                        published_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The table a snapshot gives, given the table published now;
+        default: the snapshot's rows (``ckan gelsenkirchen verify`` compares
+        the DataStore table with this)."""
+        return snapshot_rows
+
     def guard_keys(self, rows: Sequence[dict[str, Any]]) -> set[str]:
         """The keys the deletion guard compares; default: the primary key."""
         return {str(r["id"]) for r in rows}
@@ -273,7 +280,43 @@ class SnapshotHarvester(HarvesterBase):
         obj = HarvestObject.get(harvest_object_id)
         return obj.source.url if obj else None
 
+    # Each stage ends what it did not expect (a bug, a fault) as a job or
+    # object error rather than an exception, which would end the consumer.
+
     def gather_stage(self, harvest_job: HarvestJob) -> list[str] | None:
+        try:
+            return self._gather(harvest_job)
+        except Exception as error:  # noqa: BLE001
+            self._save_gather_error(_unexpected(error, "gathering", harvest_job.id), harvest_job)
+            return None
+
+    def fetch_stage(self, harvest_object: HarvestObject) -> bool | str:
+        try:
+            return self._fetch(harvest_object)
+        except Exception as error:  # noqa: BLE001
+            self._save_object_error(_unexpected(error, "fetching", harvest_object.id),
+                                    harvest_object, "Fetch")
+            return False
+
+    def import_stage(self, harvest_object: HarvestObject) -> bool | str:
+        """The import under the source's lock (locking.py): one run per
+        source publishes at a time."""
+        if self._extras(harvest_object).get("status") == "unchanged":
+            return "unchanged"
+        source = harvest_object.source
+        try:
+            with locking.source_lock(source.id, publishing.source_name(source)):
+                return self._import(harvest_object)
+        except locking.SourceBusy as busy:
+            _rollback()
+            message = (f"Not published: {busy}. The published dataset was not changed; the "
+                       "next run publishes the source.")
+        except Exception as error:  # noqa: BLE001
+            message = _unexpected(error, "importing", harvest_object.id)
+        self._save_object_error(message, harvest_object, "Import")
+        return False
+
+    def _gather(self, harvest_job: HarvestJob) -> list[str] | None:
         from ckanext.harvest.model import HarvestObject, HarvestObjectExtra
 
         source = harvest_job.source
@@ -325,7 +368,7 @@ class SnapshotHarvester(HarvesterBase):
         obj.save()
         return [obj.id]
 
-    def fetch_stage(self, harvest_object: HarvestObject) -> bool | str:
+    def _fetch(self, harvest_object: HarvestObject) -> bool | str:
         from ckan import model
         from ckanext.harvest.model import HarvestObjectError
 
@@ -353,12 +396,9 @@ class SnapshotHarvester(HarvesterBase):
             model.Session.commit()
         return True
 
-    def import_stage(self, harvest_object: HarvestObject) -> bool | str:
+    def _import(self, harvest_object: HarvestObject) -> bool | str:
         from ckan import model
 
-        extras = self._extras(harvest_object)
-        if extras.get("status") == "unchanged":
-            return "unchanged"
         source = harvest_object.source
         try:
             cfg = self.load_config(source.config)
@@ -367,6 +407,11 @@ class SnapshotHarvester(HarvesterBase):
             self._save_object_error(f"Import failed: {error}", harvest_object, "Import")
             return False
         previous = self._current_object(source.id, exclude=harvest_object.id)
+        if _newer(previous, harvest_object):
+            # another run of this source published a later snapshot meanwhile
+            log.info("Harvest object %s of source %s not published: the snapshot gathered at %s "
+                     "is already published", harvest_object.id, source.id, previous.gathered)
+            return "unchanged"
         previous_rows = self.published_rows(source, previous)
         published_ids = (self.guard_keys(previous_rows)
                          if previous and self._package_alive(previous.package_id) else None)
@@ -504,6 +549,29 @@ def update_source_config(source_id: str, config: str, context: Context) -> None:
                                             "frequency", "owner_org") if shown.get(key) is not None}
     data["config"] = config
     tk.get_action("harvest_source_update")(Context(**context), data)
+
+
+def _newer(previous: HarvestObject | None, harvest_object: HarvestObject) -> bool:
+    """``previous`` (the published object) was gathered after ``harvest_object``."""
+    return bool(previous is not None and previous.gathered and harvest_object.gathered
+                and previous.gathered > harvest_object.gathered)
+
+
+def _unexpected(error: Exception, doing: str, what: str) -> str:
+    """Log ``error`` with its traceback, roll back, and say it for the report."""
+    log.error("Unexpected error while %s %s", doing, what, exc_info=error)
+    _rollback()
+    return (f"Unexpected error while {doing}: {_describe(error)} (the traceback is in the log). "
+            "The published dataset was not changed.")
+
+
+def _rollback() -> None:
+    from ckan import model
+
+    try:
+        model.Session.rollback()
+    except Exception:  # noqa: BLE001 - a lost connection: the next statement reconnects
+        model.Session.remove()
 
 
 def _describe(error: Exception) -> str:

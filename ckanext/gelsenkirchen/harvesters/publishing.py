@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from ckan.types import Context
 
-from ckanext.gelsenkirchen.harvesters import datastore
+from ckanext.gelsenkirchen.harvesters import datastore, files
 
 if TYPE_CHECKING:
     from ckanext.harvest.model import HarvestObject, HarvestSource
@@ -207,6 +207,9 @@ def publish(harvester: SnapshotHarvester, harvest_object: HarvestObject, source:
         existing = tk.get_action("package_patch")(
             Context(**context), {"id": existing["id"], "state": "active"})
     timings = snapshot.meta.setdefault("timings", {})
+    # CKAN writes the files in place before it commits the dataset update:
+    # keep the current ones to put back if the update fails
+    kept = files.keep(ids[role] for role in ("geojson", "csv"))
     # The DataStore first: one transaction, so a failure keeps the old rows.
     mark = time.monotonic()
     datastore.ensure_table(ids["data"], harvester.datastore_fields, harvester.primary_key, context)
@@ -227,16 +230,18 @@ def publish(harvester: SnapshotHarvester, harvest_object: HarvestObject, source:
             pkg["name"] = free_name(harvester, cfg["dataset_name"], ids["dataset"], title,
                                     snapshot.report)
         others = [r for r in existing.get("resources", []) if r["id"] not in ids.values()]
-        files = harvester.export_files(snapshot, columns)
+        exported = harvester.export_files(snapshot, columns)
         resources = []
         for role in ("data", "geojson", "csv", "source"):
             res = dict(managed[role])
-            if role in files:
+            if role in exported:
                 res["upload"] = FileStorage(
-                    stream=io.BytesIO(files[role]),
+                    stream=io.BytesIO(exported[role]),
                     filename=f"{harvester.file_basename}.{role}",
                     content_type="application/geo+json" if role == "geojson" else "text/csv")
-                res["size"] = len(files[role])
+                res["size"] = len(exported[role])
+                res["hash"] = files.checksum(exported[role])
+                res["hash_algorithm"] = files.HASH_ALGORITHM
             resources.append(res)
         pkg["resources"] = resources + others
         timings["files_s"] = round(time.monotonic() - mark, 3)
@@ -244,14 +249,32 @@ def publish(harvester: SnapshotHarvester, harvest_object: HarvestObject, source:
         tk.get_action("package_update")(Context(**context), pkg)
         timings["package_update_s"] = round(time.monotonic() - mark, 3)
     except Exception:
-        # keep the table and the dataset in step: put the old rows back
+        # keep the table, the files, the dataset and its index entry in step:
+        # put the old rows and files back, index the dataset as it is stored
         try:
             datastore.replace_rows(ids["data"], harvester.datastore_fields, previous_rows)
         except Exception:  # noqa: BLE001
             log.exception("Could not restore the previous DataStore rows")
+        files.put_back(kept)
+        reindex(ids["dataset"])
         raise
     ensure_views(ids["data"], context)
     return ids["dataset"]
+
+
+def reindex(dataset_id: str) -> None:
+    """Index the dataset as the database has it (after a failed update whose
+    index write may have gone through). Best effort: a failure is logged."""
+    from ckan import model
+    from ckan.lib import search
+
+    try:
+        model.Session.rollback()
+        if model.Package.get(dataset_id) is not None:
+            search.rebuild(dataset_id)
+    except Exception:  # noqa: BLE001 - e.g. the search service is down: it kept the old entry
+        log.warning("Could not re-index dataset %s after the failed update", dataset_id,
+                    exc_info=True)
 
 
 def ensure_views(resource_id: str, context: Context) -> None:

@@ -147,6 +147,11 @@ class BroadbandCoverageHarvester(SnapshotHarvester):
             log.exception("Could not read the published rows of %s", resource_id)
             return self._rows_of(previous)
 
+    def rows_to_publish(self, snapshot_rows: list[dict[str, Any]],
+                        published_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The snapshot's reference dates replace theirs; the others stay."""
+        return history.merge_history(published_rows, snapshot_rows)[0]
+
     def guard_keys(self, rows: Sequence[dict[str, Any]]) -> set[str]:
         """The areas at the latest reference date (the city row aside)."""
         latest = history.latest_date(rows)
