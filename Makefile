@@ -3,6 +3,7 @@
 #   make demo         run a local portal on http://127.0.0.1:$(PORT) in the background
 #   make stop         stop everything make demo started
 #   make conformance  CKAN's own search tests against the search backend
+#   make test-solrcloud  the SolrCloud test: index, search, one node stopped and started
 #   make solr         build Apache Solr 9.10.1 from Maven Central (scripts/solr-ctl.sh)
 #   make bench-search pgsolr indexing and query benchmark
 #   make fuzz-search  pgsolr's /select parameters, FUZZ_EXAMPLES (100000) random parameter sets
@@ -15,7 +16,7 @@ SHELL := /bin/bash
 PORT ?= 5000
 export PORT
 
-.PHONY: install services test conformance demo stop solr bench-search bench-broadband bench-harvest bench-pages lint config-reference fuzz fuzz-search
+.PHONY: install services test test-solrcloud conformance demo stop solr bench-search bench-broadband bench-harvest bench-pages lint config-reference fuzz fuzz-search
 FUZZ_EXAMPLES ?= 100000
 
 install:
@@ -29,6 +30,9 @@ test: install
 
 conformance: install
 	@scripts/conformance.sh
+
+test-solrcloud: install
+	@scripts/test-solrcloud.sh
 
 fuzz: fuzz-search
 
