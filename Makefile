@@ -5,7 +5,7 @@
 #   make conformance  CKAN's own search tests against the search backend
 #   make test-solrcloud  the SolrCloud test: index, search, one node stopped and started
 #   make solr         build Apache Solr 9.10.1 from Maven Central (scripts/solr-ctl.sh)
-#   make bench-search pgsolr indexing and query benchmark
+#   make bench-search pgsolr indexing and query benchmark (SEARCH=solr|both: on Solr, side by side)
 #   make fuzz-search  pgsolr's /select parameters, FUZZ_EXAMPLES (100000) random parameter sets
 #   make bench-broadband broadband harvester benchmark (grid GeoPackage, 10,000-feature GeoJSON)
 #   make bench-harvest WiFi harvester benchmark (10,000-hotspot CSV and GeoJSON)
@@ -52,8 +52,7 @@ solr: install
 	@scripts/solr-ctl.sh build
 
 bench-search: install services
-	@scripts/setup-db.sh test.ini ckan_test datastore_test >/dev/null
-	@.venv/bin/python -m bench.search --dsn postgresql://ckan_default@127.0.0.1/gelsenkirchen_pgsolr $(BENCH_ARGS)
+	@scripts/bench-search.sh $(BENCH_ARGS)
 
 bench-broadband: install services
 	@scripts/setup-db.sh test.ini ckan_test datastore_test >/dev/null
