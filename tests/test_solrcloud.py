@@ -32,6 +32,7 @@ from tests.logic.data import (  # noqa: F401 (fixtures)
     organization_fixture,
     sysadmin_fixture,
 )
+from tests.search_service import apache_solr_mode
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN_DIR = Path(os.environ.get("RUN_DIR", ROOT / ".run"))
@@ -103,11 +104,7 @@ def _not_here(reason: str) -> None:
 def cloud_fixture() -> Cloud:
     url = tk.config["solr_url"]
     cloud = Cloud(url)
-    try:
-        mode = _get(f"{cloud.base}/admin/info/system?wt=json").get("mode")
-    except (OSError, ValueError):
-        mode = None
-    if mode != "solrcloud":
+    if apache_solr_mode(url) != "solrcloud":
         _not_here(f"needs SolrCloud, and the search service at {url} is not one (pgsolr or "
                     "a standalone Solr): this test stops one of the cloud's nodes; it runs "
                     "with make test-solrcloud")
