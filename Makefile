@@ -51,7 +51,9 @@ stop:
 solr: install
 	@scripts/solr-ctl.sh build
 
-bench-search: install services
+# SEARCH=both is no backend of lib.sh: install and services run without it
+bench-search:
+	@SEARCH=pgsolr scripts/install.sh && SEARCH=pgsolr scripts/services.sh
 	@scripts/bench-search.sh $(BENCH_ARGS)
 
 bench-broadband: install services
