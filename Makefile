@@ -3,8 +3,9 @@
 #   make demo         run a local portal on http://127.0.0.1:$(PORT) in the background
 #   make stop         stop everything make demo started
 #   make conformance  CKAN's own search tests against the search backend
+#   make test-solrcloud  the SolrCloud test: index, search, one node stopped and started
 #   make solr         build Apache Solr 9.10.1 from Maven Central (scripts/solr-ctl.sh)
-#   make bench-search pgsolr indexing and query benchmark
+#   make bench-search pgsolr indexing and query benchmark (SEARCH=solr|both: on Solr, side by side)
 #   make fuzz-search  pgsolr's /select parameters, FUZZ_EXAMPLES (100000) random parameter sets
 #   make bench-broadband broadband harvester benchmark (grid GeoPackage, 10,000-feature GeoJSON)
 #   make bench-harvest WiFi harvester benchmark (10,000-hotspot CSV and GeoJSON)
@@ -15,7 +16,7 @@ SHELL := /bin/bash
 PORT ?= 5000
 export PORT
 
-.PHONY: install services test conformance demo stop solr bench-search bench-broadband bench-harvest bench-pages lint config-reference fuzz fuzz-search
+.PHONY: install services test test-solrcloud conformance demo stop solr bench-search bench-broadband bench-harvest bench-pages lint config-reference fuzz fuzz-search
 FUZZ_EXAMPLES ?= 100000
 
 install:
@@ -29,6 +30,9 @@ test: install
 
 conformance: install
 	@scripts/conformance.sh
+
+test-solrcloud: install
+	@scripts/test-solrcloud.sh
 
 fuzz: fuzz-search
 
@@ -47,9 +51,10 @@ stop:
 solr: install
 	@scripts/solr-ctl.sh build
 
-bench-search: install services
-	@scripts/setup-db.sh test.ini ckan_test datastore_test >/dev/null
-	@.venv/bin/python -m bench.search --dsn postgresql://ckan_default@127.0.0.1/gelsenkirchen_pgsolr $(BENCH_ARGS)
+# SEARCH=both is no backend of lib.sh: install and services run without it
+bench-search:
+	@SEARCH=pgsolr scripts/install.sh && SEARCH=pgsolr scripts/services.sh
+	@scripts/bench-search.sh $(BENCH_ARGS)
 
 bench-broadband: install services
 	@scripts/setup-db.sh test.ini ckan_test datastore_test >/dev/null

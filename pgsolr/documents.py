@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from . import dates
@@ -70,10 +70,10 @@ def _convert(fld: Field, value: Any, uid: str) -> tuple[Any, Any] | None:
             raise fail()
         return num, num
     if fld.kind == DATE:
-        if isinstance(value, datetime):
-            value = value.isoformat()
-        dt = dates.parse_date_math(str(value)) if str(value).upper().startswith("NOW") \
-            else dates.parse_iso(str(value))
+        if isinstance(value, datetime):   # naive: UTC
+            value = dates.solr_format(value.astimezone(UTC) if value.tzinfo else value)
+        # as Solr: NOW or 2024-01-02T03:04:05Z, each with date math after it
+        dt = dates.parse_date_math(str(value))
         return dates.solr_format(dt), dates.sortable(dt)
     if fld.kind == BOOL:
         flag = value if isinstance(value, bool) else str(value).strip().lower() == "true"

@@ -129,6 +129,16 @@ search_env() {
   fi
 }
 
+# test_lock: checkouts of this project on one machine share the test
+# databases, Redis and the search port: one test run at a time, the others
+# wait here. The lock is file descriptor 9, held until the script ends
+# (search_ctl closes it for the servers it starts). Not the file of
+# conftest.py's lock: pytest inherits this one and would wait for itself.
+test_lock() {
+  exec 9>"${TMPDIR:-/tmp}/ckanext-gelsenkirchen-run-tests.lock"
+  flock -n 9 || { say "another checkout is testing; waiting for it"; flock 9; }
+}
+
 # search_start: start $SEARCH unless it answers already; SEARCH_STARTED=1
 # when this call started it (so the caller stops it again).
 search_start() {

@@ -18,6 +18,7 @@ from defusedxml import ElementTree
 from pgsolr.cli import main
 from pgsolr.configset import compound_words, german_normalise, schema_xml
 from pgsolr.schema import Schema, merged_schema_xml
+from tests.search_service import apache_solr_mode
 
 
 def _text_type(xml: str):
@@ -103,11 +104,7 @@ def _german_solr_url() -> str:
     """The test solr_url when an Apache Solr with the German configset serves
     it, else skip saying why."""
     url = os.environ.get("CKAN_SOLR_URL", "")
-    base = url.rsplit("/", 1)[0] if url else ""
-    try:
-        with urllib.request.urlopen(f"{base}/admin/info/system?wt=json", timeout=5) as r:
-            json.load(r)["lucene"]["solr-spec-version"]
-    except Exception:
+    if not url or apache_solr_mode(url) is None:
         pytest.skip("asks Apache Solr's own analysis: runs with SEARCH=solr or solrcloud "
                     f"(CKAN_SOLR_URL={url or 'unset'} is not an Apache Solr)")
     if not any(str(stage).endswith("GermanNormalizationFilter")
