@@ -86,7 +86,8 @@ def test_all_checks_pass_on_a_healthy_installation(cli):
 
     lines = _lines(result.output)
     assert set(lines) == {"database", "datastore", "redis", "search", "search schema",
-                          "plugin order", "harvest consumers", "harvest jobs"}, result.output
+                          "plugin order", "harvest consumers", "harvest jobs",
+                          "harvest runs"}, result.output
     for name, line in lines.items():
         assert line.startswith("[ OK ]"), f"{name} failed:\n{result.output}"
     assert "no pending migrations" in lines["database"]
@@ -102,7 +103,7 @@ def test_json_output_lists_every_check(cli):
     report = json.loads(result.output)
     assert [check["name"] for check in report["checks"]] == [
         "database", "datastore", "redis", "search", "search schema", "plugin order",
-        "harvest consumers", "harvest jobs"]
+        "harvest consumers", "harvest jobs", "harvest runs"]
     assert report["ok"] is all(check["ok"] for check in report["checks"])
     assert result.exit_code == (0 if report["ok"] else 1)
 

@@ -27,6 +27,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from ckanext.gelsenkirchen.harvesters.runs import check_runs
+
 # The plugin line the README recommends. The harvester plugins of this
 # extension go right after ``gelsenkirchen``; they are listed when their
 # entry points are installed (a checkout without the package metadata, e.g.
@@ -726,6 +728,8 @@ CHECKS: list[tuple[str, Callable[[], CheckResult]]] = [
     ("plugin order", check_plugin_order),
     ("harvest consumers", check_harvest_consumers),
     ("harvest jobs", check_stuck_harvest_jobs),
+    # the last run of each source: harvesters/runs.py, with the run history
+    ("harvest runs", check_runs),
 ]
 
 
