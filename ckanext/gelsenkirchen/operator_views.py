@@ -15,16 +15,18 @@ from typing import Any
 
 import ckan.plugins.toolkit as tk
 from ckan.types import Context
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 
 from ckanext.gelsenkirchen.harvesters import runs
 from ckanext.gelsenkirchen.harvesters.base import update_source_config
 from ckanext.gelsenkirchen.harvesters.exports import rows_to_csv
+from ckanext.gelsenkirchen.logic import messages
 from ckanext.gelsenkirchen.logic.messages import render
 
 operator = Blueprint("gelsenkirchen_operator", __name__)
 
 CHART_RUNS = 10
+MAX_CONFIG_CHARS = 20_000  # a source configuration to preview
 CSV_COLUMNS = ("row", "id", "reason")
 
 
@@ -102,3 +104,18 @@ def release_guard(source_id: str) -> Any:
                             "Reharvest, or it runs when it is due)."))
     return tk.redirect_to("gelsenkirchen_operator.source_runs", source_id=source["name"])
 
+
+@operator.route("/harvest/<source_id>/runs/preview", methods=["POST"])
+def source_preview(source_id: str) -> str:
+    """The dry run of the source ("Vorschau"), with its own configuration or
+    the one in the form; writes nothing (harvesters/preview.py)."""
+    from ckanext.gelsenkirchen.harvesters import preview
+
+    source, model_source = _source_or_abort(source_id)
+    config_text = (request.form.get("config") or "").strip() or None
+    if config_text is not None and len(config_text) > MAX_CONFIG_CHARS:
+        return tk.abort(413, tk._("The configuration is too long."))
+    result = preview.preview(model_source, config_text)
+    return tk.render("gelsenkirchen/operator/preview.html", extra_vars={
+        "source": source, "preview": result.as_dict(messages.current_lang()),
+        "config_text": config_text or source.get("config") or ""})

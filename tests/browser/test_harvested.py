@@ -122,3 +122,17 @@ def test_operator_page_of_a_source_is_accessible(page, live_server, freifunk, la
 def test_operator_page_is_refused_to_visitors(page, live_server, freifunk):
     response = page.goto(f"{live_server.url}/harvest/freifunk-knoten/runs")
     assert response.status == 403
+
+
+def test_operator_preview_page_is_accessible(page, live_server, freifunk):
+    """The preview form of the operator page; the demo feed server is gone
+    by now, so the preview says why a run would fail."""
+    page.set_extra_http_headers({"Authorization": live_server.token})
+    page.goto(f"{live_server.url}/harvest/freifunk-knoten/runs", wait_until="networkidle")
+    page.get_by_role("button", name="Vorschau").click()
+    expect(page.locator(".gk-preview-result")).to_contain_text("Ein Lauf würde fehlschlagen")
+    screenshot(page, "operator-preview-de")
+    result = run_axe(page, "operator preview page")
+    serious = [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
+    assert not serious, [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+                         for v in serious]

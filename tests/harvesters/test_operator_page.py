@@ -155,3 +155,70 @@ def test_doctor_says_published_with_warnings_and_fails_on_a_guard_stop(cli, harv
                            "the run: rows down by 60%"), line
     assert line.endswith("/harvest/wlan-quelle/runs"), line
 
+
+# ---------------------------------------------------------------- preview
+
+
+def _preview(cli, *args: str):
+    from ckanext.gelsenkirchen.cli import gelsenkirchen
+
+    return cli.invoke(gelsenkirchen, ["harvest-preview", *args])
+
+
+def test_preview_shows_what_a_run_would_publish_and_writes_nothing(cli, harvested, rsps):
+    from ckanext.harvest.model import HarvestJob
+
+    jobs = model_count(HarvestJob)
+    rows = ws.hotspots(10, start=2)  # GE-001 gone, GE-011 new, GE-002 renamed
+    rows[0] = rows[0].replace("Hotspot Altstadt 2", "Hotspot umbenannt")
+    rows[0] = rows[0].replace("Hotspot Buer 2", "Hotspot umbenannt")
+    rsps.replace(responses.GET, URL, body=ws.city_csv([*rows, ws.city_row("GE-X", "?", x="")]),
+                 content_type="text/csv")
+    result = _preview(cli, harvested["name"], "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert (data["records_read"], data["valid"]) == (11, 10)
+    assert data["changes"] == {"new": 1, "changed": 1, "gone": 1}
+    assert data["changed_columns"] == {"GE-002": ["name"]}
+    assert data["skipped"] == [{"row": 12, "id": "GE-X", "reason": "missing coordinates"}]
+    assert data["guard"] is None
+    assert model_count(HarvestJob) == jobs  # nothing written
+    assert len(ws.rows_of(ws.dataset_of(harvested))) == 10
+
+    # a configuration to try: the guard would stop a run that keeps 1 row in 10
+    rsps.replace(responses.GET, URL, body=ws.city_csv(ws.hotspots(1)), content_type="text/csv")
+    result = _preview(cli, harvested["name"], "--config", '{"max_drop_share": 0.5}')
+    assert result.exit_code == 1
+    assert ("The deletion guard would stop it: the snapshot would drop 9 of 10 published rows "
+            "(90%, more than the allowed 50%)") in result.output
+
+    # a source that answers with an HTML page: the reason a run would give
+    rsps.replace(responses.GET, URL, body="<!DOCTYPE html><html><title>Login</title></html>",
+                 content_type="text/html")
+    result = _preview(cli, harvested["name"])
+    assert result.exit_code == 1
+    assert result.output.startswith("A run would fail: The source could not be harvested: the "
+                                    "source answered HTTP 200 with an HTML page ('Login')")
+    assert _preview(cli, "keine-quelle").exit_code == 1
+
+
+def model_count(table) -> int:
+    from ckan import model
+
+    return model.Session.query(table).count()
+
+
+def test_preview_in_the_web_interface_in_german(app, harvested, rsps):
+    editor = _auth(_member(harvested["owner_org"], "editor"))
+    page = f"/harvest/{harvested['name']}/runs"
+    form = _soup(app.get(page, headers=editor)).select_one("form.gk-preview-form")
+    assert form.find("input", attrs={"name": "_csrf_token"}) and form.textarea["name"] == "config"
+    rsps.replace(responses.GET, URL, body=ws.city_csv(ws.hotspots(11)), content_type="text/csv")
+    soup = _soup(app.post(f"{page}/preview", headers=editor, data={"config": ""}))
+    result = [li.get_text(strip=True) for li in soup.select(".gk-preview-result li")]
+    assert result == ["11 Datensätze gelesen, 11 gültig, 0 übersprungen",
+                      "Verglichen mit den veröffentlichten Zeilen: +1 neu, ~0 geändert, −0 entfallen",
+                      "Der Löschschutz würde ihn veröffentlichen lassen."], result
+    assert len(ws.rows_of(ws.dataset_of(harvested))) == 10  # nothing published
+    member = _auth(_member(harvested["owner_org"], "member"))
+    assert app.post(f"{page}/preview", headers=member).status_code == 403
