@@ -109,7 +109,7 @@ def test_guard_stop_is_explained_and_released_by_an_editor(app, harvested, rsps)
     assert soup.select_one(".gk-op-state").strong.get_text() == \
         "Löschschutz hat angehalten: 60 % weniger Zeilen"
     guard = soup.select_one(".gk-op-guard")
-    assert "6 von 10 veröffentlichten Zeilen (60 %)" in guard.get_text(" ", strip=True)
+    assert "6 von 10 veröffentlichten Zeilen (60\u00a0%)" in guard.get_text(" ", strip=True)
     removed = [[td.get_text(strip=True) for td in tr("td")] for tr in guard.select("tbody tr")]
     assert removed[0] == ["GE-005", "Hotspot Altstadt 5"] and len(removed) == 6
     form = guard.form
