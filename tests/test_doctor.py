@@ -129,7 +129,7 @@ def test_all_checks_pass_on_a_healthy_installation(cli):
     lines = _lines(result.output)
     assert set(lines) == {"database", "datastore", "redis", "search", "search schema",
                           "plugin order", "harvest consumers", "harvest jobs",
-                          "harvest sources"}, result.output
+                          "harvest runs"}, result.output
     for name, line in lines.items():
         assert line.startswith("[ OK ]"), f"{name} failed:\n{result.output}"
     assert "no pending migrations" in lines["database"]
@@ -145,7 +145,7 @@ def test_json_output_lists_every_check(cli):
     report = json.loads(result.output)
     assert [check["name"] for check in report["checks"]] == [
         "database", "datastore", "redis", "search", "search schema", "plugin order",
-        "harvest consumers", "harvest jobs", "harvest sources"]
+        "harvest consumers", "harvest jobs", "harvest runs"]
     assert report["ok"] is all(check["ok"] for check in report["checks"])
     assert result.exit_code == (0 if report["ok"] else 1)
 
@@ -360,11 +360,12 @@ def test_a_source_whose_last_run_errored_is_named_with_the_fix(cli):
 
     result = _run_doctor(cli)
 
-    line = _lines(result.output)["harvest sources"]
+    line = _lines(result.output)["harvest runs"]
     name = model.Package.get(source.id).name
-    assert line.startswith(f"[FAIL] harvest sources: 1 of 1 source(s) whose last run errored: "
-                           f"'WLAN-Hotspots Stadt' ({name}): last run {job.id} ended with "
-                           "errors: The source could not be harvested: HTTP 503")
+    assert "other harvesters: 1 of 1 source(s) whose last run errored: " in line
+    assert line.startswith("[FAIL] harvest runs: ")
+    assert (f"'WLAN-Hotspots Stadt' ({name}): last run {job.id} ended with "
+            "errors: The source could not be harvested: HTTP 503") in line
     assert f"harvester run-test {name}" in line
     assert f"/harvest/{name}/job/{job.id}" in line
     assert result.exit_code == 1

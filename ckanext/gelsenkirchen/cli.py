@@ -74,3 +74,26 @@ def verify(ctx: click.Context, source: str | None, as_json: bool) -> None:
     if not findings and not as_json:
         click.echo("no harvest source of this extension's harvesters")
     _report(ctx, findings, "datasets", as_json)
+@gelsenkirchen.command("harvest-preview",
+                       short_help="Dry-run a harvest source: what a run would publish.")
+@click.argument("source")
+@click.option("--config", "config_text", help="A source configuration (JSON) to try instead "
+              "of the source's own.")
+@click.option("--json", "as_json", is_flag=True, help="Print the preview as JSON.")
+@click.pass_context
+def harvest_preview(ctx: click.Context, source: str, config_text: str | None,
+                    as_json: bool) -> None:
+    """Download and parse SOURCE (name or id) as a run would, and print what
+    it would publish; writes nothing. Exit status 1 when the run would fail
+    or the deletion guard would stop it (docs/harvesters.md, Preview)."""
+    from ckanext.gelsenkirchen.harvesters import preview
+
+    try:
+        result = preview.preview_by_name(source, config_text)
+    except ValueError as error:  # unknown source, or not one of these harvesters
+        raise click.ClickException(str(error)) from None
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(result.text())
+    ctx.exit(0 if result.error is None and not result.guard else 1)

@@ -27,6 +27,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from ckanext.gelsenkirchen.harvesters.runs import check_runs, own_source_types
+
 # The plugin line the README recommends. The harvester plugins of this
 # extension go right after ``gelsenkirchen``; they are listed when their
 # entry points are installed (a checkout without the package metadata, e.g.
@@ -743,9 +745,26 @@ def _last_run_errors(job: Any) -> list[str]:
     return messages
 
 
-def check_last_harvest_runs(plugins: Iterable[str] | str | None = None) -> CheckResult:
-    """The last finished run of every active harvest source ended without errors."""
-    name = "harvest sources"
+def check_harvest_runs(plugins: Iterable[str] | str | None = None) -> CheckResult:
+    """The last run of every active source: those of this extension's
+    harvesters in words, published with skipped rows being a warning
+    (``harvesters/runs.py``); those of other harvesters by their errors."""
+    own = check_runs(plugins)
+    if own.skipped:
+        return own
+    other = check_last_harvest_runs(plugins, exclude=own_source_types())
+    if other.detail.startswith("no source of other"):
+        return own
+    return CheckResult(own.name, own.ok and other.ok,
+                       f"{own.detail}; other harvesters: {other.detail}",
+                       "; ".join(f for f in (own.fix, other.fix) if f))
+
+
+def check_last_harvest_runs(plugins: Iterable[str] | str | None = None,
+                            exclude: set[str] | frozenset[str] = frozenset()) -> CheckResult:
+    """The last finished run of every active harvest source (of a type not
+    in ``exclude``) ended without errors."""
+    name = "harvest runs"
     if "harvest" not in _plugins(plugins):
         return CheckResult(name, True, "harvest plugin not enabled", skipped=True)
     from ckan import model
@@ -756,7 +775,8 @@ def check_last_harvest_runs(plugins: Iterable[str] | str | None = None) -> Check
     failed, count = [], 0
     try:
         for source in (model.Session.query(HarvestSource)
-                       .filter(HarvestSource.active == True)  # noqa: E712
+                       .filter(HarvestSource.active == True,  # noqa: E712
+                               HarvestSource.type.notin_(sorted(exclude)))
                        .order_by(HarvestSource.created)):
             count += 1
             job = (model.Session.query(HarvestJob)
@@ -774,6 +794,8 @@ def check_last_harvest_runs(plugins: Iterable[str] | str | None = None) -> Check
         model.Session.rollback()
         return CheckResult(name, False, f"cannot read harvest jobs: {_short(exc)}",
                            f"ckan -c {ini} db upgrade")
+    if not count:
+        return CheckResult(name, True, "no source of other harvesters")
     if not failed:
         return CheckResult(name, True, f"the last run of each of {count} active source(s) "
                            "ended without errors (or has not run yet)")
@@ -802,7 +824,9 @@ CHECKS: list[tuple[str, Callable[[], CheckResult]]] = [
     ("plugin order", check_plugin_order),
     ("harvest consumers", check_harvest_consumers),
     ("harvest jobs", check_stuck_harvest_jobs),
-    ("harvest sources", check_last_harvest_runs),
+    # the last run of each source: this extension's sources in words
+    # (harvesters/runs.py, with the run history), other harvesters' by errors
+    ("harvest runs", check_harvest_runs),
 ]
 
 

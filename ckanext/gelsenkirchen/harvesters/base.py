@@ -61,8 +61,9 @@ from ckanext.gelsenkirchen.harvesters.config import (
     ConfigError,
     ConfigKey,
 )
-from ckanext.gelsenkirchen.harvesters.report import Report
+from ckanext.gelsenkirchen.harvesters.report import Report, row_changes
 from ckanext.gelsenkirchen.harvesters.source import ParseError, formats, paging
+from ckanext.gelsenkirchen.logic.messages import N_, Message, message, render
 
 if TYPE_CHECKING:
     from ckanext.harvest.model import HarvestJob, HarvestObject, HarvestSource
@@ -73,6 +74,27 @@ log = logging.getLogger(__name__)
 BASE_VERSION = "1"
 MAX_REPORTED_ROWS = 200
 JSON_ACCEPT = "application/geo+json, application/json;q=0.9, */*;q=0.5"
+
+# The job-level messages, English msgids of the catalogue. ckanext-harvest
+# stores gather and object errors as plain text (shown on its pages and in
+# the log in English); the operator page reads them back into msgid and
+# parameters with messages.parse() to show them in the reader's language.
+CONFIG_INVALID = N_("Invalid source configuration: {error}")
+SOURCE_UNREACHABLE = N_("The source could not be harvested: {error}. "
+                        "The published dataset was not changed.")
+SOURCE_UNREADABLE = N_("The source could not be read: {error}. "
+                       "The published dataset was not changed.")
+GATHER_MESSAGES = (CONFIG_INVALID, SOURCE_UNREACHABLE, SOURCE_UNREADABLE)
+SNAPSHOT_UNREADABLE = N_("The harvested snapshot could not be read")
+IMPORT_FAILED = N_("Import failed: {error}")
+PUBLISH_FAILED = N_("Publishing failed: {error}. The published dataset was left as it was.")
+GUARD_STOPPED = N_("Deletion guard: {reason}. The snapshot was NOT published; the dataset "
+                   "keeps its {published} rows. If the drop is intended, release it on the "
+                   "source's operator page or set \"accept_drop\": true in the source "
+                   "configuration, and run the harvest again.")
+OBJECT_MESSAGES = (SNAPSHOT_UNREADABLE, IMPORT_FAILED, PUBLISH_FAILED, GUARD_STOPPED)
+#: how many ids (and names) of the rows a stopped run would remove the report keeps
+MAX_GUARD_IDS = 500
 
 
 @dataclasses.dataclass
@@ -124,20 +146,40 @@ class ParseContext:
 
 
 def drop_check(published_ids: set[str] | None, new_ids: set[str],
-               max_share: float) -> tuple[bool, str]:
-    """The deletion guard. Returns (blocked, message)."""
+               max_share: float) -> tuple[bool, Message]:
+    """The deletion guard. Returns (blocked, message); "" when not blocked."""
     if not new_ids:
-        return True, (f"the snapshot is empty (0 valid rows; {len(published_ids or ())} "
-                      "published)")
+        return True, message(N_("the snapshot is empty (0 valid rows; {published} published)"),
+                             published=len(published_ids or ()))
     if not published_ids:
         return False, ""
     dropped = len(published_ids - new_ids)
     share = dropped / len(published_ids)
     if share > max_share:
-        return True, (f"the snapshot would drop {dropped} of {len(published_ids)} published rows "
-                      f"({share:.0%}, more than the allowed {max_share:.0%}); it has "
-                      f"{len(new_ids)} rows, {len(new_ids - published_ids)} of them new")
+        return True, message(
+            N_("the snapshot would drop {dropped} of {published} published rows ({share}%, "
+               "more than the allowed {allowed}%); it has {rows} rows, {new} of them new"),
+            dropped=dropped, published=len(published_ids), share=round(share * 100),
+            allowed=round(max_share * 100), rows=len(new_ids), new=len(new_ids - published_ids))
     return False, ""
+
+
+def guard_detail(published_rows: Sequence[dict[str, Any]], published_ids: set[str] | None,
+                 new_ids: set[str], keys: Any) -> dict[str, Any]:
+    """What a stopped run would remove: count, share and the first
+    :data:`MAX_GUARD_IDS` ids with their names (``keys`` maps rows to
+    guard keys, the harvester's :meth:`SnapshotHarvester.guard_keys`)."""
+    published = published_ids or set()
+    removed = sorted(published - new_ids)
+    names: dict[str, str] = {}
+    for row in published_rows:
+        for key in keys([row]):
+            if key in published and key not in new_ids and key not in names:
+                names[key] = str(row.get("name") or row.get("area_name") or "")
+    return {"published": len(published), "rows": len(new_ids), "removed_count": len(removed),
+            "share": round(100 * len(removed) / len(published)) if published else 100,
+            "removed": [{"id": key, "name": names.get(key, "")}
+                        for key in removed[:MAX_GUARD_IDS]]}
 
 
 # ---------------------------------------------------------------- harvester
@@ -324,7 +366,7 @@ class SnapshotHarvester(HarvesterBase):
         try:
             cfg = self.load_config(source.config)
         except ConfigError as error:
-            self._save_gather_error(f"Invalid source configuration: {error}", harvest_job)
+            self._save_gather_error(CONFIG_INVALID.format(error=error), harvest_job)
             return None
         previous = self._current_object(source.id)
         prev_extras = self._extras(previous) if previous else {}
@@ -334,8 +376,7 @@ class SnapshotHarvester(HarvesterBase):
         try:
             download = self.download(source.url, cfg, limits, conditional)
         except (safe_http.FetchError, ParseError) as error:
-            self._save_gather_error(f"The source could not be harvested: {error}. "
-                                    "The published dataset was not changed.", harvest_job)
+            self._save_gather_error(SOURCE_UNREACHABLE.format(error=error), harvest_job)
             return None
         guid = self._guid(source)
         if download.not_modified and alive:
@@ -351,8 +392,7 @@ class SnapshotHarvester(HarvesterBase):
         try:
             snapshot = self.parse(download, cfg, self._parse_context(cfg, source))
         except ParseError as error:
-            self._save_gather_error(f"The source could not be read: {error}. "
-                                    "The published dataset was not changed.", harvest_job)
+            self._save_gather_error(SOURCE_UNREADABLE.format(error=error), harvest_job)
             return None
         snapshot.meta.setdefault("format", download.fmt)
         snapshot.meta.setdefault("resource_format", formats.resource_format(download.fmt))
@@ -378,7 +418,7 @@ class SnapshotHarvester(HarvesterBase):
         try:
             snapshot = Snapshot.from_json(harvest_object.content)
         except (TypeError, ValueError, KeyError):
-            self._save_object_error("The harvested snapshot could not be read", harvest_object, "Fetch")
+            self._save_object_error(SNAPSHOT_UNREADABLE, harvest_object, "Fetch")
             return False
         report = snapshot.report
         errors = [HarvestObjectError(message=s.message(), object=harvest_object, stage="Fetch",
@@ -390,7 +430,7 @@ class SnapshotHarvester(HarvesterBase):
                         "(the full list is in the harvest object's 'report' extra)",
                 object=harvest_object, stage="Fetch"))
         errors += [HarvestObjectError(message=f"Warning: {w}", object=harvest_object, stage="Fetch")
-                   for w in report.warnings]
+                   for w in report.warning_texts("en")]
         if errors:
             model.Session.add_all(errors)
             model.Session.commit()
@@ -404,7 +444,7 @@ class SnapshotHarvester(HarvesterBase):
             cfg = self.load_config(source.config)
             snapshot = Snapshot.from_json(harvest_object.content)
         except (ConfigError, TypeError, ValueError, KeyError) as error:
-            self._save_object_error(f"Import failed: {error}", harvest_object, "Import")
+            self._save_object_error(IMPORT_FAILED.format(error=error), harvest_object, "Import")
             return False
         previous = self._current_object(source.id, exclude=harvest_object.id)
         if _newer(previous, harvest_object):
@@ -421,26 +461,27 @@ class SnapshotHarvester(HarvesterBase):
         if max_share is None:
             max_share = float(tk.config.get("ckanext.gelsenkirchen.harvest.max_drop_share", 0.3))
         blocked, reason = drop_check(published_ids, new_ids, max_share)
+        changes = row_changes(previous_rows, snapshot.rows, self.guard_keys)
         accepted = bool(cfg.get("accept_drop"))
         if blocked and not accepted:
-            self._save_object_error(
-                f"Deletion guard: {reason}. The snapshot was NOT published; the dataset keeps its "
-                f"{len(published_ids or ())} rows. If the drop is intended, set \"accept_drop\": true "
-                "in the source configuration and run the harvest again.",
+            self._save_object_error(GUARD_STOPPED.format(
+                reason=render(reason, "en"), published=len(published_ids or ())),
                 harvest_object, "Import")
             self._set_extra(harvest_object, "report", json.dumps(
-                {**snapshot.report.to_dict(), "guard": reason}, ensure_ascii=False))
+                {**snapshot.report.to_dict(), "guard": reason, "changes": changes,
+                 "guard_detail": guard_detail(previous_rows, published_ids, new_ids,
+                                              self.guard_keys)}, ensure_ascii=False))
             return False
         if blocked:
-            snapshot.report.warn(f"accept_drop: published although {reason}")
+            snapshot.report.warn(N_("accept_drop: published although {reason}"), reason=reason)
         started = time.monotonic()
         try:
             package_id = self.publish(harvest_object, source, cfg, snapshot, previous_rows)
         except Exception as error:  # noqa: BLE001 - any failure must end as a job error
             log.exception("Publishing harvest object %s failed", harvest_object.id)
             model.Session.rollback()
-            self._save_object_error(f"Publishing failed: {_describe(error)}. The published dataset "
-                                    "was left as it was.", harvest_object, "Import")
+            self._save_object_error(PUBLISH_FAILED.format(error=_describe(error)),
+                                    harvest_object, "Import")
             return False
         snapshot.meta.setdefault("timings", {})["publish_s"] = round(time.monotonic() - started, 3)
         from ckanext.harvest.model import HarvestObject
@@ -453,7 +494,8 @@ class SnapshotHarvester(HarvesterBase):
         harvest_object.current = True
         harvest_object.add()
         self._set_extra(harvest_object, "report", json.dumps(
-            {**snapshot.report.to_dict(), "timings": snapshot.meta.get("timings")},
+            {**snapshot.report.to_dict(), "timings": snapshot.meta.get("timings"),
+             "changes": changes},
             ensure_ascii=False), commit=False)
         model.Session.commit()
         if accepted:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from ckan.types import Context
 
 from ckanext.gelsenkirchen.harvesters import datastore, files
+from ckanext.gelsenkirchen.logic.messages import N_
 
 if TYPE_CHECKING:
     from ckanext.harvest.model import HarvestObject, HarvestSource
@@ -160,8 +161,8 @@ def free_name(harvester: SnapshotHarvester, wanted: str | None, dataset_id: str,
     if taken is None or taken.id == dataset_id:
         return wanted
     name = harvester._ensure_name_is_unique(wanted) or harvester._gen_new_name(title)
-    report.warn(f'the dataset name "{wanted}" is taken (by a dataset or a harvest '
-                f'source); the dataset is named "{name}"')
+    report.warn(N_('the dataset name "{wanted}" is taken (by a dataset or a harvest '
+                   'source); the dataset is named "{name}"'), wanted=wanted, name=name)
     return name
 
 
