@@ -48,12 +48,13 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ckan.types import Context
+import ckan.plugins as p
+from ckan.types import ChainedAction, Context
 from ckanext.harvest.harvesters.base import HarvesterBase
 
 from ckanext.gelsenkirchen import geography
+from ckanext.gelsenkirchen.harvesters import authority, exports, publishing
 from ckanext.gelsenkirchen.harvesters import config as config_rules
-from ckanext.gelsenkirchen.harvesters import exports, publishing
 from ckanext.gelsenkirchen.harvesters import http as safe_http
 from ckanext.gelsenkirchen.harvesters.config import (
     BASE_CONFIG_KEYS,
@@ -145,6 +146,9 @@ def drop_check(published_ids: set[str] | None, new_ids: set[str],
 class SnapshotHarvester(HarvesterBase):
     """Base class; see the module docstring. Not a plugin by itself."""
 
+    # saving a source of this harvester checks what it may write (authority.py)
+    p.implements(p.IActions)
+
     dataset_type = "dataset"
     version = "1"
     #: DataStore columns: [{"id", "type", "info": {"label", "notes"}}]; "id" is the key.
@@ -168,7 +172,8 @@ class SnapshotHarvester(HarvesterBase):
     def config_keys(self) -> dict[str, ConfigKey]:
         """The keys of a source configuration: the base's, the source
         toolkit's and the harvester's :attr:`own_config_keys`."""
-        return {**BASE_CONFIG_KEYS, **SOURCE_CONFIG_KEYS, **self.own_config_keys}
+        return {**BASE_CONFIG_KEYS, **SOURCE_CONFIG_KEYS, **self.own_config_keys,
+                "dataset_defaults": config_rules.dataset_defaults_key(self.dataset_type)}
 
     def check_config(self, cfg: dict[str, Any]) -> None:
         """Cross-key checks of a subclass; raise ConfigError naming the key."""
@@ -266,6 +271,20 @@ class SnapshotHarvester(HarvesterBase):
         self.load_config(config)
         return config
 
+    def source_config(self, source: HarvestSource) -> dict[str, Any]:
+        """The configuration of ``source`` as it is now, checked again as
+        when it was saved (authority.py: also against the database), for a
+        run: a configuration saved before a rule existed, or written
+        straight into the database, is refused the same way."""
+        cfg = self.load_config(source.config)
+        authority.check_targets(cfg, source.id, publishing.owner_org(source))
+        return cfg
+
+    # -- IActions ---------------------------------------------------------------
+
+    def get_actions(self) -> dict[str, ChainedAction]:
+        return authority.source_actions(self)
+
     # -- IHarvester ------------------------------------------------------------
 
     def get_original_url(self, harvest_object_id: str) -> str | None:
@@ -279,7 +298,7 @@ class SnapshotHarvester(HarvesterBase):
         source = harvest_job.source
         started = time.monotonic()
         try:
-            cfg = self.load_config(source.config)
+            cfg = self.source_config(source)
         except ConfigError as error:
             self._save_gather_error(f"Invalid source configuration: {error}", harvest_job)
             return None
@@ -361,7 +380,7 @@ class SnapshotHarvester(HarvesterBase):
             return "unchanged"
         source = harvest_object.source
         try:
-            cfg = self.load_config(source.config)
+            cfg = self.source_config(source)
             snapshot = Snapshot.from_json(harvest_object.content)
         except (ConfigError, TypeError, ValueError, KeyError) as error:
             self._save_object_error(f"Import failed: {error}", harvest_object, "Import")
