@@ -183,6 +183,32 @@ def test_crs84_is_wgs84_and_unknown_names_are_errors():
         crs.normalize_crs("EPSG:999999")
 
 
+@pytest.mark.parametrize("name", [
+    "+proj=longlat +nadgrids=/dev/zero", "+init=epsg:25832", "proj=utm +zone=32",
+    '{"type": "GeographicCRS"}', 'GEOGCRS["x",PARAMETERFILE["g","/etc/passwd"]]',
+    "[" * 40 + "]" * 40, "EPSG:" + "9" * 5000, ["EPSG:25832"], None,
+])
+def test_crs_names_that_are_not_codes_or_wkt_are_refused_before_proj_reads_them(name):
+    """Issue 12, finding 7: PROJ strings made PROJ read files (ProjError
+    escaped the parser); every refusal is a ValueError with a short message."""
+    with pytest.raises(ValueError) as error:
+        crs.transformer_to_wgs84(name)
+    assert len(str(error.value)) < 400
+
+
+@pytest.mark.parametrize("reference", [[1], "x", {"wkid": "abc"}, {"wkid": 10**30},
+                                       {"wkid": True}])
+def test_an_unreadable_esri_spatial_reference_is_a_parse_error(reference):
+    with pytest.raises(ParseError, match="spatialReference"):
+        esri.to_feature_collection({"features": [], "spatialReference": reference})
+
+
+@pytest.mark.parametrize("value", [10**400, "1e999", "-1e999", float("inf")])
+def test_numbers_beyond_a_floats_range_are_not_numbers(value):
+    with pytest.raises(ValueError):
+        parse_number(value, "point")
+
+
 # ---------------------------------------------------------------- identity
 
 def test_a_feature_falls_back_to_its_own_id():

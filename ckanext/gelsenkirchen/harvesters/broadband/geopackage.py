@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
-from pyproj import CRS
 
 from ckanext.gelsenkirchen.dataset_types import MEASURE_PREFIX
 from ckanext.gelsenkirchen.harvesters.report import Skipped
@@ -65,13 +64,14 @@ def _gpkg_srs(con: sqlite3.Connection, srs_id: int) -> str | None:
     if row is None:
         raise ParseError(f"srs_id {srs_id} missing from gpkg_spatial_ref_sys")
     organization, code, definition = row
-    if organization and organization.upper() == "EPSG" and code and code > 0:
-        return f"EPSG:{int(code)}"
-    if definition and definition.strip().lower() not in ("", "undefined"):
+    if isinstance(organization, str) and organization.upper() == "EPSG" \
+            and isinstance(code, int) and code > 0:
+        return f"EPSG:{code}"
+    if isinstance(definition, str) and definition.strip().lower() not in ("", "undefined"):
         try:
-            return crs.normalize_crs(CRS.from_wkt(definition).to_wkt())
-        except Exception as error:  # noqa: BLE001 - pyproj raises several types
-            raise ParseError(f"unreadable CRS definition for srs_id {srs_id}") from error
+            return crs.normalize_crs(definition)
+        except ValueError as error:
+            raise ParseError(f"unreadable CRS definition for srs_id {srs_id}: {error}") from None
     return None
 
 
@@ -180,7 +180,10 @@ def _read_geopackage(con: sqlite3.Connection, opts: BroadbandOptions  # noqa: C9
     n = len(records)
     if n:
         centroids = shapely.get_coordinates(shapely.centroid(geoms))
-        transformer = crs.transformer_to_wgs84(layer_crs)
+        try:
+            transformer = crs.transformer_to_wgs84(layer_crs)
+        except ValueError as error:
+            raise ParseError(f"layer {layer!r}: {error}") from None
         if transformer is not None:
             lon, lat = transformer.transform(centroids[:, 0], centroids[:, 1])
             centroids = np.column_stack([lon, lat])

@@ -59,7 +59,10 @@ def to_feature_collection(doc: Any) -> dict[str, Any]:
                          "geometry": esri_to_geojson_geometry(feature.get("geometry"))})
     out: dict[str, Any] = {"type": "FeatureCollection", "features": features,
                            "exceededTransferLimit": exceeded_transfer_limit(doc)}
-    crs = esri_crs(doc.get("spatialReference"))
+    try:
+        crs = esri_crs(doc.get("spatialReference"))
+    except ValueError as error:
+        raise ParseError(f"the ArcGIS answer has an {error}") from None
     if crs:
         out["crs"] = {"type": "name", "properties": {"name": crs}}
     return out

@@ -23,6 +23,13 @@ from . import ParseError
 DELIMITERS: tuple[str, ...] = (";", ",", "\t", "|")
 
 
+def shown(value: object, limit: int = 80) -> str:
+    """A value from a source for a message (job report, error): its repr,
+    cut to ``limit`` characters, because a source may send megabytes."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def fold(name: str) -> str:
     """A column or attribute name as names are compared: ``"Länge (WGS84)"``
     -> ``"laenge_wgs84"``."""
