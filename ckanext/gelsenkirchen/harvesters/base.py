@@ -64,6 +64,7 @@ from ckanext.gelsenkirchen.harvesters.config import (
 )
 from ckanext.gelsenkirchen.harvesters.report import Report
 from ckanext.gelsenkirchen.harvesters.source import ParseError, formats, paging
+from ckanext.gelsenkirchen.harvesters.source.limits import ParseLimits
 
 if TYPE_CHECKING:
     from ckanext.harvest.model import HarvestJob, HarvestObject, HarvestSource
@@ -122,6 +123,8 @@ class ParseContext:
     city_bbox: tuple[float, float, float, float] = geography.CITY_BBOX
     boundaries: geography.Boundaries = dataclasses.field(default_factory=geography.Boundaries)
     source_name: str = ""  # the harvest source's name, for provenance columns
+    #: the work parsing may cause (site configuration, not the source's)
+    limits: ParseLimits = dataclasses.field(default_factory=ParseLimits)
 
 
 def drop_check(published_ids: set[str] | None, new_ids: set[str],
@@ -330,6 +333,12 @@ class SnapshotHarvester(HarvesterBase):
             self._save_gather_error(f"The source could not be read: {error}. "
                                     "The published dataset was not changed.", harvest_job)
             return None
+        except Exception:  # noqa: BLE001 - a programming error: logged, the consumer lives on
+            log.exception("Parsing the source of harvest job %s failed", harvest_job.id)
+            self._save_gather_error("The source could not be read because of an internal "
+                                    "error (logged for the site administrators). The "
+                                    "published dataset was not changed.", harvest_job)
+            return None
         snapshot.meta.setdefault("format", download.fmt)
         snapshot.meta.setdefault("resource_format", formats.resource_format(download.fmt))
         snapshot.meta["timings"] = {"download_s": round(fetched - started, 3),
@@ -442,9 +451,12 @@ class SnapshotHarvester(HarvesterBase):
         return f"gelsenkirchen-harvest:{source.id}"
 
     def _parse_context(self, cfg: dict[str, Any], source: HarvestSource) -> ParseContext:
+        import ckan.plugins.toolkit as tk
+
         return ParseContext(city_bbox=geography.accepted_area(cfg.get("bbox")),
                             boundaries=geography.boundaries(),
-                            source_name=publishing.source_name(source))
+                            source_name=publishing.source_name(source),
+                            limits=ParseLimits.from_config(tk.config))
 
     def _current_object(self, source_id: str, exclude: str | None = None) -> Any:
         from ckan import model
