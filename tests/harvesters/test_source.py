@@ -254,3 +254,37 @@ def test_wfs_exception_xml_is_parsed_safely():
             b"<x>&b;</x>")
     with pytest.raises(ParseError, match="could not be read safely"):
         paging.check_wfs_exception(bomb)
+
+
+@pytest.mark.parametrize("ring", [[[], [1, 2], [3, 4], [5, 6]],
+                                  [[10**400, 1], [1, 2], [3, 4.5], [10**400, 1]]])
+def test_an_unreadable_esri_ring_is_a_skipped_row_not_an_exception(ring):
+    """Found by make fuzz-parsers: a ring point [] raised ValueError (not
+    enough values to unpack), a 400-digit coordinate OverflowError, out of
+    the ArcGIS reader."""
+    doc = esri.to_feature_collection({"features": [
+        {"attributes": {"area_id": "a", "down_fn_hh_alle_50": 5}, "geometry": {"rings": [ring]}},
+        {"attributes": {"area_id": "b", "down_fn_hh_alle_50": 5},
+         "geometry": {"rings": [[[0, 0], [0, 1], [1, 1], [0, 0]]]}},
+    ]})
+    result = broadband.readers.collect_pages([doc], broadband.options.parse_options(
+        {"reference_date": "2025-06"}))
+    assert [r.area_id for r in result.records] == ["b"]
+    skipped, = result.skipped
+    assert skipped.feature_id == "a" and "unreadable esri geometry" in skipped.reason
+
+
+@pytest.mark.parametrize("links", [True, 21761, 1.5, "next", [{"rel": "next", "href": 5}],
+                                   [{"rel": "next", "href": "https://x/p2", "type": 7}]])
+def test_ogc_links_that_are_not_a_list_of_link_objects_end_the_paging(links):
+    """Found by make fuzz-parsers: "links": true raised TypeError out of the
+    OGC API pager."""
+    docs, calls = pages_of("ogcapi", "https://x/collections/c/items", lambda url: {
+        "type": "FeatureCollection", "features": [], "links": links}, paging.PagingOptions())
+    assert len(docs) == 1 and len(calls) == 1
+
+
+def test_a_csv_of_delimiters_only_is_a_parse_error():
+    """Found by make fuzz-parsers: StopIteration escaped read_csv."""
+    with pytest.raises(ParseError, match="no header row"):
+        read_csv(b";;\r\n\r\n;")

@@ -159,7 +159,7 @@ def normalise_reference_date(value: Any) -> str | None:
             month = _MONTHS_DE.get(m[1].lower())
             if month:
                 return _month_end(int(m[2]), month)
-    except ValueError:
+    except (ValueError, OverflowError, OSError):  # beyond the calendar or time_t
         return None
     return None
 

@@ -93,12 +93,12 @@ def read_csv(data: bytes, delimiter: str | None = None, encoding: str | None = N
     delimiter = delimiter or detect_delimiter(header_line)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
-        header = next(reader)
-        while not any(h.strip() for h in header):
-            header = next(reader)
+        header = next((row for row in reader if any(h.strip() for h in row)), None)
         body = list(reader)
     except csv.Error as error:
         raise ParseError(f"invalid CSV at line {reader.line_num}: {error} (truncated?)") from None
+    if header is None:  # lines of delimiters only
+        raise ParseError("the CSV has no header row (no line with a column name)")
     header = [h.strip().lstrip("\ufeff") for h in header]
     if len(header) < 2:
         raise ParseError(f"the CSV header has only one column ({header[0][:60]!r}); "
