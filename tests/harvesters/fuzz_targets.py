@@ -149,6 +149,13 @@ def _gpkg(columns: list[str], rows: list[list[Any]], blobs: list[bytes | None], 
                 " srs_id INTEGER)")
     con.execute("INSERT INTO gpkg_contents VALUES ('grid', 'features')")
     con.execute("INSERT INTO gpkg_geometry_columns VALUES ('grid', 'geom', 1)")
+    def text(value: str) -> str:  # what SQLite can store: UTF-8, and no NUL in a name
+        return value.encode("utf-8", "replace").decode().replace("\x00", "")
+
+    columns = [text(c) for c in columns]
+    rows = [[text(v) if isinstance(v, str) else v for v in row] for row in rows]
+    srs = text(srs) if isinstance(srs, str) else srs
+    organization = text(organization) if isinstance(organization, str) else organization
     folded = {c.lower(): c for c in reversed(columns) if c and c.lower() not in ("geom", "fid")}
     names = list(folded.values())  # SQLite's column names are case-insensitive
     quoted = "".join(", " + '"' + c.replace('"', '""') + '"' for c in names)

@@ -2,6 +2,8 @@
 harvesters ask of a source. Pure: no database, no network."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from ckanext.gelsenkirchen.harvesters import broadband, wifi
@@ -288,3 +290,13 @@ def test_a_csv_of_delimiters_only_is_a_parse_error():
     """Found by make fuzz-parsers: StopIteration escaped read_csv."""
     with pytest.raises(ParseError, match="no header row"):
         read_csv(b";;\r\n\r\n;")
+
+
+@pytest.mark.parametrize("bbox", [[10**400, 51, 7.2, 51.6], "1e999,51,7.2,51.6",
+                                  [float("nan"), 51, 7.2, 51.6]])
+def test_a_bbox_beyond_a_floats_range_is_refused_naming_the_key(bbox):
+    """Found by make fuzz-parsers: OverflowError escaped the configuration
+    check of "bbox"."""
+    from ckanext.gelsenkirchen.harvesters.config import ConfigError
+    with pytest.raises(ConfigError, match='"bbox": a bbox needs four'):
+        wifi.harvester.WifiHotspotHarvester().load_config(json.dumps({"bbox": bbox}))
