@@ -143,7 +143,8 @@ def _gpkg(columns: list[str], rows: list[list[Any]], blobs: list[bytes | None], 
     con.execute("CREATE TABLE gpkg_spatial_ref_sys (srs_name TEXT, srs_id INTEGER PRIMARY KEY,"
                 " organization TEXT, organization_coordsys_id INTEGER, definition TEXT)")
     con.execute("INSERT INTO gpkg_spatial_ref_sys VALUES ('x', 1, ?, ?, ?)",
-                (organization, srs if isinstance(srs, int) else 0, str(srs)))
+                (organization, srs if isinstance(srs, int) and abs(srs) < 2**63 else 0,
+                 str(srs)[:10_000]))
     con.execute("CREATE TABLE gpkg_contents (table_name TEXT, data_type TEXT)")
     con.execute("CREATE TABLE gpkg_geometry_columns (table_name TEXT, column_name TEXT,"
                 " srs_id INTEGER)")
