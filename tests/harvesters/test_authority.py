@@ -129,7 +129,7 @@ def _unchanged(victim: dict) -> None:
     assert [r["id"] for r in now["resources"]] == [r["id"] for r in victim["resources"]]
 
 
-@pytest.mark.usefixtures("with_plugins", "harvest_db")
+@pytest.mark.usefixtures("with_plugins", "plugin_db")
 @pytest.mark.parametrize("key", ["id", "owner_org", "private", "groups", "state", "type",
                                  "resources", "name"])
 def test_editor_cannot_save_a_source_that_targets_another_organization(app, orgs, key):
@@ -153,7 +153,7 @@ def test_editor_cannot_save_a_source_that_targets_another_organization(app, orgs
     _unchanged(victim)
 
 
-@pytest.mark.usefixtures("with_plugins", "harvest_db")
+@pytest.mark.usefixtures("with_plugins", "plugin_db")
 def test_editor_cannot_name_the_dataset_after_another_organizations(app, orgs):
     victim, token = orgs["victim"], orgs["editor"]["token"]
     cfg = {"dataset_name": victim["name"]}
@@ -174,7 +174,7 @@ def test_editor_cannot_name_the_dataset_after_another_organizations(app, orgs):
     _unchanged(victim)
 
 
-@pytest.mark.usefixtures("with_plugins", "harvest_db")
+@pytest.mark.usefixtures("with_plugins", "plugin_db")
 def test_who_may_not_save_the_source_learns_nothing(app, orgs):
     outsider = factories.UserWithToken()
     error = _api(app, "harvest_source_create", outsider["token"],
@@ -193,7 +193,7 @@ def _write_config(source_id: str, cfg: dict) -> None:
 
 
 @pytest.mark.ckan_config("ckanext.gelsenkirchen.harvest.allow_private_addresses", "true")
-@pytest.mark.usefixtures("with_plugins", "harvest_db")
+@pytest.mark.usefixtures("with_plugins", "plugin_db")
 @pytest.mark.parametrize("cfg", ["defaults", "name"])
 def test_a_configuration_written_past_the_checks_is_refused_at_the_next_run(
         app, rsps, orgs, cfg):
@@ -216,7 +216,7 @@ def test_a_configuration_written_past_the_checks_is_refused_at_the_next_run(
 
 
 @pytest.mark.ckan_config("ckanext.gelsenkirchen.harvest.allow_private_addresses", "true")
-@pytest.mark.usefixtures("with_plugins", "harvest_db")
+@pytest.mark.usefixtures("with_plugins", "plugin_db")
 def test_a_configuration_changed_between_gather_and_import_is_refused_at_import(rsps, orgs):
     victim = orgs["victim"]
     ws.mock(rsps, URL, ws.city_csv(ws.hotspots(3)))

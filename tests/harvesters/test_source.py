@@ -188,7 +188,7 @@ def test_crs84_is_wgs84_and_unknown_names_are_errors():
 @pytest.mark.parametrize("name", [
     "+proj=longlat +nadgrids=/dev/zero", "+init=epsg:25832", "proj=utm +zone=32",
     '{"type": "GeographicCRS"}', 'GEOGCRS["x",PARAMETERFILE["g","/etc/passwd"]]',
-    "[" * 40 + "]" * 40, "EPSG:" + "9" * 5000, ["EPSG:25832"], None,
+    "[" * 40 + "]" * 40, "EPSG:" + "9" * 5000, ["EPSG:25832"], {"name": "EPSG:25832"},
 ])
 def test_crs_names_that_are_not_codes_or_wkt_are_refused_before_proj_reads_them(name):
     """Issue 12, finding 7: PROJ strings made PROJ read files (ProjError

@@ -49,11 +49,11 @@ def normalize_crs(value: Any) -> str:
 
 @functools.lru_cache(maxsize=64)
 def _normalize_text(text: str) -> str:
+    _check_text(text)  # first: "+init=epsg:25832" is a PROJ string, not a code
     if match := _EPSG.search(text):
         text = f"EPSG:{match[1] or match[2]}"
     elif text.upper().endswith("CRS84"):
         return WGS84
-    _check_text(text)
     try:
         crs = CRS.from_user_input(text)
         authority = crs.to_authority()
