@@ -7,6 +7,8 @@
 #   make solr         build Apache Solr 9.10.1 from Maven Central (scripts/solr-ctl.sh)
 #   make bench-search pgsolr indexing and query benchmark (SEARCH=solr|both: on Solr, side by side)
 #   make fuzz-search  pgsolr's /select parameters, FUZZ_EXAMPLES (100000) random parameter sets
+#   make fuzz-parsers the harvest parsers, FUZZ_EXAMPLES random inputs per target, under limits
+#   make fuzz         both
 #   make bench-broadband broadband harvester benchmark (grid GeoPackage, 10,000-feature GeoJSON)
 #   make bench-harvest WiFi harvester benchmark (10,000-hotspot CSV and GeoJSON)
 #   make bench-pages  page response times, portal theme vs stock CKAN templates
@@ -16,7 +18,7 @@ SHELL := /bin/bash
 PORT ?= 5000
 export PORT
 
-.PHONY: install services test test-solrcloud conformance demo stop solr bench-search bench-broadband bench-harvest bench-pages lint config-reference fuzz fuzz-search
+.PHONY: install services test test-solrcloud conformance demo stop solr bench-search bench-broadband bench-harvest bench-pages lint config-reference fuzz fuzz-search fuzz-parsers
 FUZZ_EXAMPLES ?= 100000
 
 install:
@@ -34,7 +36,11 @@ conformance: install
 test-solrcloud: install
 	@scripts/test-solrcloud.sh
 
-fuzz: fuzz-search
+fuzz: fuzz-parsers fuzz-search
+
+# no services: the parsers are pure; FUZZ_MEMORY_MB and FUZZ_CPU_SECONDS bound each target
+fuzz-parsers: install
+	@FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) .venv/bin/python scripts/fuzz_parsers.py $(FUZZ_TARGETS)
 
 fuzz-search: install services
 	@PGSOLR_FUZZ_LONG=1 PGSOLR_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) .venv/bin/pytest -q -s tests/pgsolr/test_fuzz.py

@@ -48,12 +48,13 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ckan.types import Context
+import ckan.plugins as p
+from ckan.types import ChainedAction, Context
 from ckanext.harvest.harvesters.base import HarvesterBase
 
 from ckanext.gelsenkirchen import geography
+from ckanext.gelsenkirchen.harvesters import authority, exports, locking, publishing
 from ckanext.gelsenkirchen.harvesters import config as config_rules
-from ckanext.gelsenkirchen.harvesters import exports, locking, publishing
 from ckanext.gelsenkirchen.harvesters import http as safe_http
 from ckanext.gelsenkirchen.harvesters.config import (
     BASE_CONFIG_KEYS,
@@ -63,6 +64,7 @@ from ckanext.gelsenkirchen.harvesters.config import (
 )
 from ckanext.gelsenkirchen.harvesters.report import Report, row_changes
 from ckanext.gelsenkirchen.harvesters.source import ParseError, formats, paging
+from ckanext.gelsenkirchen.harvesters.source.limits import ParseLimits
 from ckanext.gelsenkirchen.logic.messages import N_, Message, message, render
 
 if TYPE_CHECKING:
@@ -143,6 +145,8 @@ class ParseContext:
     city_bbox: tuple[float, float, float, float] = geography.CITY_BBOX
     boundaries: geography.Boundaries = dataclasses.field(default_factory=geography.Boundaries)
     source_name: str = ""  # the harvest source's name, for provenance columns
+    #: the work parsing may cause (site configuration, not the source's)
+    limits: ParseLimits = dataclasses.field(default_factory=ParseLimits)
 
 
 def drop_check(published_ids: set[str] | None, new_ids: set[str],
@@ -187,6 +191,9 @@ def guard_detail(published_rows: Sequence[dict[str, Any]], published_ids: set[st
 class SnapshotHarvester(HarvesterBase):
     """Base class; see the module docstring. Not a plugin by itself."""
 
+    # saving a source of this harvester checks what it may write (authority.py)
+    p.implements(p.IActions)
+
     dataset_type = "dataset"
     version = "1"
     #: DataStore columns: [{"id", "type", "info": {"label", "notes"}}]; "id" is the key.
@@ -210,7 +217,8 @@ class SnapshotHarvester(HarvesterBase):
     def config_keys(self) -> dict[str, ConfigKey]:
         """The keys of a source configuration: the base's, the source
         toolkit's and the harvester's :attr:`own_config_keys`."""
-        return {**BASE_CONFIG_KEYS, **SOURCE_CONFIG_KEYS, **self.own_config_keys}
+        return {**BASE_CONFIG_KEYS, **SOURCE_CONFIG_KEYS, **self.own_config_keys,
+                "dataset_defaults": config_rules.dataset_defaults_key(self.dataset_type)}
 
     def check_config(self, cfg: dict[str, Any]) -> None:
         """Cross-key checks of a subclass; raise ConfigError naming the key."""
@@ -315,6 +323,20 @@ class SnapshotHarvester(HarvesterBase):
         self.load_config(config)
         return config
 
+    def source_config(self, source: HarvestSource) -> dict[str, Any]:
+        """The configuration of ``source`` as it is now, checked again as
+        when it was saved (authority.py: also against the database), for a
+        run: a configuration saved before a rule existed, or written
+        straight into the database, is refused the same way."""
+        cfg = self.load_config(source.config)
+        authority.check_targets(cfg, source.id, publishing.owner_org(source))
+        return cfg
+
+    # -- IActions ---------------------------------------------------------------
+
+    def get_actions(self) -> dict[str, ChainedAction]:
+        return authority.source_actions(self)
+
     # -- IHarvester ------------------------------------------------------------
 
     def get_original_url(self, harvest_object_id: str) -> str | None:
@@ -364,7 +386,7 @@ class SnapshotHarvester(HarvesterBase):
         source = harvest_job.source
         started = time.monotonic()
         try:
-            cfg = self.load_config(source.config)
+            cfg = self.source_config(source)
         except ConfigError as error:
             self._save_gather_error(CONFIG_INVALID.format(error=error), harvest_job)
             return None
@@ -393,6 +415,12 @@ class SnapshotHarvester(HarvesterBase):
             snapshot = self.parse(download, cfg, self._parse_context(cfg, source))
         except ParseError as error:
             self._save_gather_error(SOURCE_UNREADABLE.format(error=error), harvest_job)
+            return None
+        except Exception:  # noqa: BLE001 - a programming error: logged, the consumer lives on
+            log.exception("Parsing the source of harvest job %s failed", harvest_job.id)
+            self._save_gather_error("The source could not be read because of an internal "
+                                    "error (logged for the site administrators). The "
+                                    "published dataset was not changed.", harvest_job)
             return None
         snapshot.meta.setdefault("format", download.fmt)
         snapshot.meta.setdefault("resource_format", formats.resource_format(download.fmt))
@@ -441,7 +469,7 @@ class SnapshotHarvester(HarvesterBase):
 
         source = harvest_object.source
         try:
-            cfg = self.load_config(source.config)
+            cfg = self.source_config(source)
             snapshot = Snapshot.from_json(harvest_object.content)
         except (ConfigError, TypeError, ValueError, KeyError) as error:
             self._save_object_error(IMPORT_FAILED.format(error=error), harvest_object, "Import")
@@ -510,9 +538,12 @@ class SnapshotHarvester(HarvesterBase):
         return f"gelsenkirchen-harvest:{source.id}"
 
     def _parse_context(self, cfg: dict[str, Any], source: HarvestSource) -> ParseContext:
+        import ckan.plugins.toolkit as tk
+
         return ParseContext(city_bbox=geography.accepted_area(cfg.get("bbox")),
                             boundaries=geography.boundaries(),
-                            source_name=publishing.source_name(source))
+                            source_name=publishing.source_name(source),
+                            limits=ParseLimits.from_config(tk.config))
 
     def _current_object(self, source_id: str, exclude: str | None = None) -> Any:
         from ckan import model

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from ckan.types import Context
 
 from ckanext.gelsenkirchen.harvesters import datastore, files
+from ckanext.gelsenkirchen.harvesters.config import dataset_defaults
 from ckanext.gelsenkirchen.logic.messages import N_
 
 if TYPE_CHECKING:
@@ -62,7 +63,12 @@ def owner_org(source: HarvestSource) -> str | None:
 
 def stable_ids(source: HarvestSource) -> dict[str, str]:
     """Dataset and resource ids derived from the source id: stable across runs."""
-    return {role: str(uuid.uuid5(NAMESPACE, f"{source.id}:{role}")) for role in ROLES}
+    return stable_ids_of(source.id)
+
+
+def stable_ids_of(source_id: str) -> dict[str, str]:
+    """The ids of :func:`stable_ids` of the source with id ``source_id``."""
+    return {role: str(uuid.uuid5(NAMESPACE, f"{source_id}:{role}")) for role in ROLES}
 
 
 def scheming_schema(dataset_type: str) -> dict[str, Any] | None:
@@ -189,7 +195,7 @@ def publish(harvester: SnapshotHarvester, harvest_object: HarvestObject, source:
     content_hash = harvester._extras(harvest_object).get("content_hash", "")
     fields = fit_to_schema(harvester.dataset_type, harvester.dataset_fields(snapshot, cfg)
                            | provenance(source, content_hash))
-    defaults = dict(cfg.get("dataset_defaults") or {})
+    defaults = dataset_defaults(cfg, harvester.dataset_type)
     initial = harvester.creation_defaults(source, cfg)
     title = cfg.get("dataset_title") or source.title or source.url
     managed = managed_resources(harvester.resource_titles, source, ids, snapshot)

@@ -137,6 +137,28 @@ def test_geojson_non_points_and_wrong_documents():
         load_json(b'{"type": "FeatureCollection", "features": [')
 
 
+@pytest.mark.parametrize("member, message", [
+    ({"type": "name", "properties": "EPSG:25832"}, "\"properties\" are not an object"),
+    ({"type": "name", "properties": {"name": "+proj=longlat +nadgrids=/dev/zero"}},
+     "PROJ strings"),
+    ({"type": "name", "properties": {"name": {"code": 25832}}}, "not a name"),
+])
+def test_an_unreadable_crs_member_is_a_parse_error(member, message):
+    """Issue 12, finding 7: AttributeError and ProjError escaped the reader."""
+    page = {**ws.collection([]), "crs": member}
+    with pytest.raises(ParseError, match=message):
+        readers.parse_geojson_pages([page], {}, "q", CONTEXT)
+
+
+def test_a_coordinate_beyond_a_floats_range_is_a_skipped_row():
+    page = load_json(b'{"type": "FeatureCollection", "features": [{"type": "Feature", "id": 1,'
+                     b' "geometry": {"type": "Point", "coordinates": [1e999, 51.5]},'
+                     b' "properties": {"name": "A"}}]}')
+    snapshot = readers.parse_geojson_pages([page], {}, "q", CONTEXT)
+    assert snapshot.rows == []
+    assert snapshot.report.skipped[0].reason.startswith("unparseable coordinates")
+
+
 def test_meshviewer_owner_contact_is_not_published():
     doc = {"nodes": [
         {"node_id": "n1", "hostname": "a", "is_online": True, "owner": "Verein Netz e.V.",
