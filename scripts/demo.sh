@@ -23,6 +23,7 @@ fi
   "ckan.storage_path=$RUN_DIR/demo-storage" "solr_url=$(search_url ckan)" >/dev/null
 
 "$ROOT/scripts/setup-db.sh" "$ini" ckan_default datastore_default
+use_version_databases ckan_default datastore_default
 # The search backend of SEARCH (pgsolr, solr or solrcloud); make stop stops
 # it only when this demo started it.
 search_start

@@ -12,6 +12,7 @@ cd "$ROOT"
 exec 9>"${TMPDIR:-/tmp}/ckanext-gelsenkirchen-run-tests.lock"
 flock -n 9 || { say "another checkout is testing; waiting for it"; flock 9; }
 "$ROOT/scripts/setup-db.sh" "$ROOT/test.ini" ckan_test datastore_test
+use_version_databases ckan_test datastore_test
 search_start
 [ "$SEARCH_STARTED" = 1 ] && trap 'search_ctl stop' EXIT
 
@@ -21,7 +22,7 @@ say "ruff check"
 say "mypy (the packages ckanext.gelsenkirchen and pgsolr)"
 (cd "$ROOT" && "$VENV/bin/mypy" -p ckanext.gelsenkirchen -p pgsolr)
 
-say "extension test suite on $SEARCH ($(search_url ckan_test))"
+say "extension test suite on CKAN $CKAN and $SEARCH ($(search_url ckan_test))"
 search_env "$ROOT/test.ini" ckan_test
 "$VENV/bin/pytest" -q "$@"
 

@@ -5,6 +5,9 @@
 #   scripts/setup-db.sh CONFIG.ini CKAN_DB DATASTORE_DB
 source "$(dirname "$0")/lib.sh"
 ini=${1:?config file}; ckan_db=${2:?ckan database}; datastore_db=${3:?datastore database}
+# CKAN=2.10 and 2.11 get databases of their own (ckan_test_ckan2_10, ...)
+use_version_databases "$ckan_db" "$datastore_db"
+ckan_db=$ckan_db$DB_SUFFIX; datastore_db=$datastore_db$DB_SUFFIX
 
 create_role() {  # name password
   psql_admin -tAc "SELECT 1 FROM pg_roles WHERE rolname = '$1'" | grep -q 1 \
