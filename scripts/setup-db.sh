@@ -24,6 +24,9 @@ create_db "$ckan_db" ckan_default
 create_db "$datastore_db" ckan_default
 create_db "$PGSOLR_DB" ckan_default
 
+# CKAN checks the search service's schema version when it starts: the
+# search service of this CKAN version (CKAN_SOLR_URL), not the ini's port
+search_env "$ini" "$(sed -n 's|^solr_url *=.*/solr/||p' "$ini")"
 say "migrating $ckan_db (CKAN core and plugins)"
 "$VENV/bin/ckan" -c "$ini" db upgrade >"$RUN_DIR/migrate.log" 2>&1 || { cat "$RUN_DIR/migrate.log"; die "ckan db upgrade failed"; }
 "$VENV/bin/ckan" -c "$ini" db pending-migrations --apply >>"$RUN_DIR/migrate.log" 2>&1 \
