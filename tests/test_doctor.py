@@ -24,7 +24,7 @@ from ckanext.harvest import queue as harvest_queue
 from ckanext.harvest.tests import factories as harvest_factories
 from sqlalchemy.engine import make_url
 
-from ckanext.gelsenkirchen import doctor
+from ckanext.gelsenkirchen import compat, doctor
 from ckanext.gelsenkirchen.cli import gelsenkirchen
 
 CLOSED_PORT = 1  # nothing listens on tcp/1 on a test host
@@ -85,10 +85,12 @@ def test_all_checks_pass_on_a_healthy_installation(cli):
     result = cli.invoke(ckan, ["gelsenkirchen", "doctor"])
 
     lines = _lines(result.output)
-    assert set(lines) == {"database", "datastore", "redis", "search", "search schema",
+    assert set(lines) == {"ckan", "database", "datastore", "redis", "search", "search schema",
                           "plugin order", "harvest consumers", "harvest jobs"}, result.output
     for name, line in lines.items():
         assert line.startswith("[ OK ]"), f"{name} failed:\n{result.output}"
+    # make test installs exactly the release CI tests, on each CKAN version
+    assert f"CKAN {compat.installed_ckan_version()}: supported and tested" in lines["ckan"]
     assert "no pending migrations" in lines["database"]
     assert "answers; schema version accepted" in lines["search"]
     assert "has every field the extension indexes" in lines["search schema"]
@@ -101,7 +103,7 @@ def test_json_output_lists_every_check(cli):
 
     report = json.loads(result.output)
     assert [check["name"] for check in report["checks"]] == [
-        "database", "datastore", "redis", "search", "search schema", "plugin order",
+        "ckan", "database", "datastore", "redis", "search", "search schema", "plugin order",
         "harvest consumers", "harvest jobs"]
     assert report["ok"] is all(check["ok"] for check in report["checks"])
     assert result.exit_code == (0 if report["ok"] else 1)
