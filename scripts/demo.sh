@@ -62,7 +62,8 @@ elif [ ! -f "$password_file" ]; then
   ckan user setpass admin -p "$(cat "$password_file")" >>"$DEMO_DIR/setup.log" 2>&1
   say "set a new password for the existing sysadmin admin"
 fi
-"$VENV/bin/python" "$ROOT/scripts/demo_seed.py" --ini "$ini" --portal "http://127.0.0.1:$PORT" \
+# DEMO_SEED=0 (scripts/test-upgrade.sh): the portal as its databases are
+[ "${DEMO_SEED:-1}" = 0 ] || "$VENV/bin/python" "$ROOT/scripts/demo_seed.py" --ini "$ini" --portal "http://127.0.0.1:$PORT" \
   --feeds "http://127.0.0.1:$FEEDS_PORT"
 
 cat <<TXT

@@ -19,13 +19,15 @@ case "$CKAN" in
 esac
 if [ "$CKAN" = 2.12 ]; then
   VENV="${VENV:-$ROOT/.venv}"
-  DB_SUFFIX=""
+  DB_SUFFIX="${DB_SUFFIX-}"
   VERSION_PGSOLR_PORT=8983
 else
   VENV="${VENV:-$ROOT/.venv-ckan$CKAN}"
-  DB_SUFFIX="_ckan${CKAN/./_}"
+  DB_SUFFIX="${DB_SUFFIX-_ckan${CKAN/./_}}"
   VERSION_PGSOLR_PORT=$((8900 + ${CKAN#2.}))   # 8910, 8911
 fi
+# (scripts/test-upgrade.sh sets DB_SUFFIX: one set of databases that every
+# version in turn migrates)
 export CKAN
 
 # use_version_databases CKAN_DB DATASTORE_DB: point CKAN at this version's
