@@ -26,6 +26,9 @@ have; each difference is listed here once, naming the CKAN change:
   sets its timeouts explicitly, which all three accept.
 - Sessions: CKAN 2.10 keeps the session in a beaker cookie, 2.11 and 2.12
   in Flask-Session: test.ini sets both secrets.
+- Packaging: CKAN 2.10 and 2.11 pin packaging 24.1, too old for the
+  setuptools (>= 77) that reads pyproject.toml's licence expression:
+  tests/test_wheel.py builds the wheel in pip's isolated build there.
 - Search schema: CKAN 2.10 and 2.11 refuse a Solr (or pgsolr) whose
   ``schema.xml`` is named ``ckan-2.12`` (``SUPPORTED_SCHEMA_VERSIONS``);
   pgsolr serves the schema of the CKAN it is installed with
