@@ -19,8 +19,13 @@ search_start
 say "ruff check"
 "$VENV/bin/ruff" check "$ROOT"
 
-say "mypy (the packages ckanext.gelsenkirchen and pgsolr)"
-(cd "$ROOT" && "$VENV/bin/mypy" -p ckanext.gelsenkirchen -p pgsolr)
+# mypy checks the code against CKAN 2.12's types, with the mypy that
+# requirements/dev-2.12.txt pins (the 2.10 and 2.11 stacks have none, or
+# CKAN's older one, and fewer of CKAN's annotations)
+if [ "$CKAN" = 2.12 ]; then
+  say "mypy (the packages ckanext.gelsenkirchen and pgsolr)"
+  (cd "$ROOT" && "$VENV/bin/mypy" -p ckanext.gelsenkirchen -p pgsolr)
+fi
 
 say "extension test suite on CKAN $CKAN and $SEARCH ($(search_url ckan_test))"
 search_env "$ROOT/test.ini" ckan_test
