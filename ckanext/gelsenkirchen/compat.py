@@ -29,6 +29,10 @@ have; each difference is listed here once, naming the CKAN change:
 - Packaging: CKAN 2.10 and 2.11 pin packaging 24.1, too old for the
   setuptools (>= 77) that reads pyproject.toml's licence expression:
   tests/test_wheel.py builds the wheel in pip's isolated build there.
+- Search connections: CKAN 2.10 and 2.11 read ``solr_url`` once, when the
+  environment loads (``ckan.lib.search.common.SolrSettings``); 2.12 reads
+  the configuration on every connection. :func:`search_url_of_config`
+  lets the doctor check the ``solr_url`` it names on all three.
 - Search schema: CKAN 2.10 and 2.11 refuse a Solr (or pgsolr) whose
   ``schema.xml`` is named ``ckan-2.12`` (``SUPPORTED_SCHEMA_VERSIONS``);
   pgsolr serves the schema of the CKAN it is installed with
@@ -36,8 +40,12 @@ have; each difference is listed here once, naming the CKAN change:
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
+from collections.abc import Iterator
+
+import ckan.plugins.toolkit as tk
 
 # CKAN minor version -> the release `make test CKAN=<minor>` proves in CI
 TESTED_RELEASES = {"2.10": "2.10.11", "2.11": "2.11.6", "2.12": "2.12.0"}
@@ -109,3 +117,25 @@ def solr_schema_name(version: str | None = None) -> str:
     """The name of the installed CKAN's search schema (``ckan-2.10``), which
     CKAN checks against the search service when it starts."""
     return "ckan-" + minor_version(installed_ckan_version() if version is None else version)
+
+
+@contextlib.contextmanager
+def search_url_of_config() -> Iterator[None]:
+    """CKAN's search connections (``make_connection``, the schema check) use
+    the current configuration's ``solr_url`` inside the block, and whatever
+    they used before after it."""
+    from ckan.lib.search import common
+
+    settings = getattr(common, "SolrSettings", None)
+    if settings is None:  # CKAN 2.12: read from the configuration each time
+        yield
+        return
+    names = ("_is_initialised", "_url", "_user", "_password")
+    before = {name: getattr(settings, name) for name in names}
+    settings.init(tk.config.get("solr_url"), tk.config.get("solr_user"),
+                  tk.config.get("solr_password"))
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            setattr(settings, name, value)

@@ -380,13 +380,15 @@ def check_search() -> CheckResult:
     if not url:
         return CheckResult(name, False, "solr_url is not set", start)
     try:
-        make_connection().search(q="*:*", rows=0)
+        with compat.search_url_of_config():
+            make_connection().search(q="*:*", rows=0)
     except Exception as exc:
         return CheckResult(name, False, f"cannot reach the search service at {_safe_url(url)}: "
                            f"{_short(exc)}", start)
     kind = _search_server_kind(url)
     try:
-        accepted = check_solr_schema_version()
+        with compat.search_url_of_config():
+            accepted = check_solr_schema_version()
     except SearchError as exc:
         return CheckResult(name, False, f"{kind} at {_safe_url(url)}: {exc}",
                            f"load the schema of this CKAN ({compat.solr_schema_name()}) into the "
