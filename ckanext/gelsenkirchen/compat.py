@@ -29,6 +29,13 @@ have; each difference is listed here once, naming the CKAN change:
 - Packaging: CKAN 2.10 and 2.11 pin packaging 24.1, too old for the
   setuptools (>= 77) that reads pyproject.toml's licence expression:
   tests/test_wheel.py builds the wheel in pip's isolated build there.
+- DataStore: CKAN 2.10 and 2.11 answer an internal ``datastore_search``
+  with the records as a ``LazyJSONObject`` (it iterates like the list but
+  equals no list); 2.12 decodes them unless the call comes from the API.
+  :func:`datastore_records` gives a list on all three.
+- Test fixtures: CKAN 2.12's ``with_plugins`` mark takes plugin names,
+  2.10's and 2.11's ignore them: tests/conftest.py loads extra plugins in a
+  fixture of its own.
 - Search connections: CKAN 2.10 and 2.11 read ``solr_url`` once, when the
   environment loads (``ckan.lib.search.common.SolrSettings``); 2.12 reads
   the configuration on every connection. :func:`search_url_of_config`
@@ -44,6 +51,7 @@ import contextlib
 import dataclasses
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import ckan.plugins.toolkit as tk
 
@@ -111,6 +119,11 @@ def require_supported_ckan(version: str | None = None) -> CkanSupport:
             support.describe() + ". Install one of those CKAN releases, or a release "
             "of ckanext-gelsenkirchen made for your CKAN.")
     return support
+
+
+def datastore_records(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """The records of a ``datastore_search`` result as a list of dicts."""
+    return list(result.get("records") or [])
 
 
 def solr_schema_name(version: str | None = None) -> str:
