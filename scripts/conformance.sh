@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run CKAN 2.12's own search tests against the search backend of SEARCH
+# Run the CKAN version's own search tests (CKAN=2.10|2.11|2.12) against the search backend of SEARCH
 # (pgsolr, solr or solrcloud): all of ckan/tests/lib/search/ and
 # ckan/tests/logic/action/test_get.py, minus the tests listed with a reason
 # in conformance-skips.txt. Starts the backend when nothing answers. On
@@ -8,6 +8,7 @@
 source "$(dirname "$0")/lib.sh"
 "$ROOT/scripts/services.sh"
 "$ROOT/scripts/setup-db.sh" "$ROOT/conformance.ini" ckan_test datastore_test
+use_version_databases ckan_test datastore_test
 search_start
 started=$SEARCH_STARTED
 [ "$started" = 1 ] && trap 'search_ctl stop' EXIT

@@ -23,6 +23,7 @@ fi
   "ckan.storage_path=$RUN_DIR/demo-storage" "solr_url=$(search_url ckan)" >/dev/null
 
 "$ROOT/scripts/setup-db.sh" "$ini" ckan_default datastore_default
+use_version_databases ckan_default datastore_default
 # The search backend of SEARCH (pgsolr, solr or solrcloud); make stop stops
 # it only when this demo started it.
 search_start
@@ -61,7 +62,8 @@ elif [ ! -f "$password_file" ]; then
   ckan user setpass admin -p "$(cat "$password_file")" >>"$DEMO_DIR/setup.log" 2>&1
   say "set a new password for the existing sysadmin admin"
 fi
-"$VENV/bin/python" "$ROOT/scripts/demo_seed.py" --ini "$ini" --portal "http://127.0.0.1:$PORT" \
+# DEMO_SEED=0 (scripts/test-upgrade.sh): the portal as its databases are
+[ "${DEMO_SEED:-1}" = 0 ] || "$VENV/bin/python" "$ROOT/scripts/demo_seed.py" --ini "$ini" --portal "http://127.0.0.1:$PORT" \
   --feeds "http://127.0.0.1:$FEEDS_PORT"
 
 cat <<TXT

@@ -7,8 +7,11 @@ say() { printf '==> %s\n' "$*"; }
 die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
 
 # The CKAN version (CKAN=2.10|2.11|2.12, default 2.12): its pinned stack in
-# requirements/, its own virtualenv and its own databases and pgsolr
-# database, so that versions never share state. 2.12 keeps the plain names.
+# requirements/, its own virtualenv, its own databases, pgsolr database and
+# pgsolr port, so that versions never share state. 2.12 keeps the plain names.
+# pgsolr serves the schema.xml of the CKAN in its virtualenv, and CKAN 2.10
+# and 2.11 refuse to start on a search service with 2.12's schema
+# ("SOLR schema version not supported"), hence a port per version.
 CKAN="${CKAN:-2.12}"
 case "$CKAN" in
   2.10|2.11|2.12) ;;
@@ -16,11 +19,15 @@ case "$CKAN" in
 esac
 if [ "$CKAN" = 2.12 ]; then
   VENV="${VENV:-$ROOT/.venv}"
-  DB_SUFFIX=""
+  DB_SUFFIX="${DB_SUFFIX-}"
+  VERSION_PGSOLR_PORT=8983
 else
   VENV="${VENV:-$ROOT/.venv-ckan$CKAN}"
-  DB_SUFFIX="_ckan${CKAN/./_}"
+  DB_SUFFIX="${DB_SUFFIX-_ckan${CKAN/./_}}"
+  VERSION_PGSOLR_PORT=$((8900 + ${CKAN#2.}))   # 8910, 8911
 fi
+# (scripts/test-upgrade.sh sets DB_SUFFIX: one set of databases that every
+# version in turn migrates)
 export CKAN
 
 # use_version_databases CKAN_DB DATASTORE_DB: point CKAN at this version's
@@ -41,7 +48,7 @@ REDIS_HOST="${REDIS_HOST:-127.0.0.1}"
 REDIS_PORT="${REDIS_PORT:-6379}"
 PGSOLR_DB="${PGSOLR_DB:-gelsenkirchen_pgsolr$DB_SUFFIX}"
 PGSOLR_HOST="${PGSOLR_HOST:-127.0.0.1}"
-PGSOLR_PORT="${PGSOLR_PORT:-8983}"
+PGSOLR_PORT="${PGSOLR_PORT:-$VERSION_PGSOLR_PORT}"
 # Apache Solr of scripts/solr-ctl.sh (its cloud's first node)
 SOLR_PORT="${SOLR_PORT:-8983}"
 export PGHOST PGPORT

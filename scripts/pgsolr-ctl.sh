@@ -5,8 +5,8 @@
 # pgsolr (or Solr) that someone else runs is used, never replaced; "stop"
 # stops only the process this script started (pid file in .run/).
 source "$(dirname "$0")/lib.sh"
-pidfile="$RUN_DIR/pgsolr.pid"
-log="$RUN_DIR/pgsolr.log"
+pidfile="$RUN_DIR/pgsolr$DB_SUFFIX.pid"
+log="$RUN_DIR/pgsolr$DB_SUFFIX.log"
 ping="http://$PGSOLR_HOST:$PGSOLR_PORT/solr/ckan/admin/ping"
 dsn="postgresql://ckan_default@$PGHOST:$PGPORT/$PGSOLR_DB"
 

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from ckanext.gelsenkirchen import compat
 from ckanext.gelsenkirchen.harvesters.runs import check_runs, own_source_types
 
 # The plugin line the README recommends. The harvester plugins of this
@@ -144,6 +145,18 @@ def _utcnow() -> datetime.datetime:
 
 def _minutes(delta: datetime.timedelta) -> int:
     return int(delta.total_seconds() // 60)
+
+
+# --------------------------------------------------------------------------- 0. CKAN
+
+
+def check_ckan_version(version: str | None = None) -> CheckResult:
+    """The installed CKAN (or ``version``) is one the extension supports, and
+    whether it is exactly the release CI tests (compat.TESTED_RELEASES)."""
+    support = compat.ckan_support(version)
+    tested = ", ".join(compat.TESTED_RELEASES.values())
+    return CheckResult("ckan", support.supported, support.describe(),
+                       "" if support.supported else f"install CKAN {tested}")
 
 
 # --------------------------------------------------------------------------- 1. database
@@ -290,7 +303,8 @@ def check_datastore(plugins: Iterable[str] | str | None = None) -> CheckResult:
             row = conn.execute(sa.text(
                 "SELECT current_user, has_schema_privilege('public', 'CREATE'), "
                 "(SELECT rolsuper FROM pg_roles WHERE rolname = current_user)")).one()
-            conn.rollback()
+            # (closing the connection ends its transaction: SQLAlchemy 1.4 of
+            # CKAN 2.10/2.11 has no Connection.rollback outside a begin())
     except Exception as exc:
         return CheckResult(name, False, f"read URL {_safe_url(read_url)} cannot connect: "
                            f"{_short(exc)}",
@@ -367,17 +381,20 @@ def check_search() -> CheckResult:
     if not url:
         return CheckResult(name, False, "solr_url is not set", start)
     try:
-        make_connection().search(q="*:*", rows=0)
+        with compat.search_url_of_config():
+            make_connection().search(q="*:*", rows=0)
     except Exception as exc:
         return CheckResult(name, False, f"cannot reach the search service at {_safe_url(url)}: "
                            f"{_short(exc)}", start)
     kind = _search_server_kind(url)
     try:
-        accepted = check_solr_schema_version()
+        with compat.search_url_of_config():
+            accepted = check_solr_schema_version()
     except SearchError as exc:
         return CheckResult(name, False, f"{kind} at {_safe_url(url)}: {exc}",
-                           "load the CKAN 2.12 schema into the core (pgsolr: re-create the core; "
-                           "Solr: ckan/config/solr/schema.xml)")
+                           f"load the schema of this CKAN ({compat.solr_schema_name()}) into the "
+                           "core (pgsolr: run it with this CKAN installed; Solr: "
+                           "ckan/config/solr/schema.xml or `pgsolr configset`)")
     except Exception as exc:
         return CheckResult(name, False, f"{kind} at {_safe_url(url)}: cannot read the schema: "
                            f"{_short(exc)}", "check the search service log")
@@ -816,6 +833,7 @@ def check_last_harvest_runs(plugins: Iterable[str] | str | None = None,
 
 
 CHECKS: list[tuple[str, Callable[[], CheckResult]]] = [
+    ("ckan", check_ckan_version),
     ("database", check_database),
     ("datastore", check_datastore),
     ("redis", check_redis),

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 import ckan.plugins.toolkit as tk
 from markupsafe import Markup, escape
 
-from ckanext.gelsenkirchen import dataset_types
+from ckanext.gelsenkirchen import compat, dataset_types
 from ckanext.gelsenkirchen.harvesters.source.numbers import parse_number
 
 log = logging.getLogger(__name__)
@@ -290,7 +290,7 @@ def _datastore_rows(resource_id: str, **extra: Any) -> tuple[list[dict], list[st
         log.warning("datastore_search failed for %s", resource_id, exc_info=True)
         return [], [], 0
     columns = [f["id"] for f in result.get("fields", []) if f["id"] != "_id"]
-    return result.get("records", []), columns, result.get("total", 0)
+    return compat.datastore_records(result), columns, result.get("total", 0)
 
 
 def _api_example(resource_id: str, **params: Any) -> str:
