@@ -31,6 +31,7 @@ IN_BOX_NOT_POLYGON = "7.16,51.66,7.19,51.69"  # inside its box, outside the tria
 FAR = "9.9,53.5,10.1,53.6"
 
 pytestmark = [
+    pytest.mark.usefixtures("with_plugins"),
     pytest.mark.ckan_config("ckanext.spatial.search_backend", "solr-spatial-field"),
     # what ckanext-spatial's update_config adds for this backend at start-up
     pytest.mark.ckan_config("ckan.search.solr_allowed_query_parsers", ["frange", "field"]),
