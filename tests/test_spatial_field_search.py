@@ -22,12 +22,12 @@ from tests.logic.data import (  # noqa: F401 (fixtures)
 )
 from tests.search_backend import on_apache_solr
 
-# a right triangle: its bounding box is 7.0-7.2 x 51.5-51.7, the polygon only
-# the half below the line from (7.2, 51.5) to (7.0, 51.7)
+# a right triangle inside the city: its bounding box is 7.03-7.13 x 51.52-51.60,
+# the polygon only the part below the line from (7.13, 51.52) to (7.03, 51.60)
 TRIANGLE = {"type": "Polygon",
-            "coordinates": [[[7.0, 51.5], [7.2, 51.5], [7.0, 51.7], [7.0, 51.5]]]}
-INSIDE = "7.02,51.52,7.05,51.55"            # inside the triangle
-IN_BOX_NOT_POLYGON = "7.16,51.66,7.19,51.69"  # inside its box, outside the triangle
+            "coordinates": [[[7.03, 51.52], [7.13, 51.52], [7.03, 51.60], [7.03, 51.52]]]}
+INSIDE = "7.04,51.525,7.06,51.54"             # inside the triangle
+IN_BOX_NOT_POLYGON = "7.11,51.585,7.125,51.595"  # inside its box, outside the triangle
 FAR = "9.9,53.5,10.1,53.6"
 
 pytestmark = [
