@@ -9,6 +9,7 @@
 #   make fuzz-search  pgsolr's /select parameters, FUZZ_EXAMPLES (100000) random parameter sets
 #   make fuzz-parsers the harvest parsers, FUZZ_EXAMPLES random inputs per target, under limits
 #   make fuzz         both
+#   make diff-search  pgsolr against Apache Solr: DIFF_QUERIES (5000) generated queries, DIFF_SEED (1)
 #   make bench-broadband broadband harvester benchmark (grid GeoPackage, 10,000-feature GeoJSON)
 #   make bench-harvest WiFi harvester benchmark (10,000-hotspot CSV and GeoJSON)
 #   make bench-pages  page response times, portal theme vs stock CKAN templates
@@ -18,7 +19,7 @@ SHELL := /bin/bash
 PORT ?= 5000
 export PORT
 
-.PHONY: install services test test-solrcloud conformance demo stop solr bench-search bench-broadband bench-harvest bench-pages lint config-reference fuzz fuzz-search fuzz-parsers
+.PHONY: install services test test-solrcloud conformance demo stop solr diff-search bench-search bench-broadband bench-harvest bench-pages lint config-reference fuzz fuzz-search fuzz-parsers
 FUZZ_EXAMPLES ?= 100000
 
 install:
@@ -44,6 +45,12 @@ fuzz-parsers: install
 
 fuzz-search: install services
 	@PGSOLR_FUZZ_LONG=1 PGSOLR_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) .venv/bin/pytest -q -s tests/pgsolr/test_fuzz.py
+
+# the differential test alone, on a standalone Solr it starts (and stops) when
+# none answers on SOLR_PORT; make test SEARCH=solr runs it with 500 queries
+diff-search: install services
+	@SEARCH=solr CONFORMANCE=0 PGSOLR_DIFF_QUERIES=$(or $(DIFF_QUERIES),5000) \
+	  PGSOLR_DIFF_SEED=$(or $(DIFF_SEED),1) scripts/run-tests.sh -s tests/pgsolr/test_differential.py
 
 lint: install
 	@.venv/bin/ruff check .

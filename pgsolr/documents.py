@@ -16,7 +16,19 @@ from typing import Any
 
 from . import dates
 from .errors import SolrError, bad_request
-from .schema import BOOL, DATE, FLOAT, INT, STRING, TEXT, Field, NGram, Schema
+from .schema import (
+    BOOL,
+    DATE,
+    FLOAT,
+    INT,
+    STRING,
+    TEXT,
+    UNSUPPORTED,
+    Field,
+    NGram,
+    Schema,
+    indexed_number,
+)
 
 
 @dataclass
@@ -68,7 +80,10 @@ def _convert(fld: Field, value: Any, uid: str) -> tuple[Any, Any] | None:
             raise fail() from None
         if not math.isfinite(num):
             raise fail()
-        return num, num
+        try:
+            return num, indexed_number(fld, num)
+        except OverflowError:
+            raise fail() from None
     if fld.kind == DATE:
         if isinstance(value, datetime):   # naive: UTC
             value = dates.solr_format(value.astimezone(UTC) if value.tzinfo else value)
@@ -122,7 +137,7 @@ def prepare(schema: Schema, doc: dict[str, Any]) -> PreparedDoc:  # noqa: C901 -
         stored = [c[0] for c in converted]
         if fld.stored:
             out.stored[name] = stored if fld.multi else stored[0]
-        if fld.indexed:
+        if fld.indexed and fld.kind != UNSUPPORTED:   # stored only (schema.UNSUPPORTED)
             has.append(name)
             if fld.kind == TEXT and fld.ngram is not None:
                 out.ngrams[name] = (fld.ngram, stored)

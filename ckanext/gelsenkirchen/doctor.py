@@ -441,7 +441,7 @@ def missing_index_fields(schema_xml: str) -> dict[str, list[str]]:
     schema = Schema(schema_xml)
     needs: list[tuple[str, list[str], Callable[[Field], bool]]] = [
         ("ckanext-spatial's bbox search (float fields of pgsolr/schema-addition.xml)",
-         addition_field_names(), numeric),
+         addition_field_names("float"), numeric),
         ("the facets (multi-valued string fields vocab_*)",
          [f for f in FACET_FIELDS if f.startswith("vocab_")], facet),
         ("the schema's own fields (text fields extras_*)", ["extras_contact_name"], text),
