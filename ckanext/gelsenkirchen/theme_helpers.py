@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import datetime
 import logging
-import threading
-import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
@@ -17,7 +15,7 @@ from urllib.parse import urlencode
 import ckan.plugins.toolkit as tk
 from markupsafe import Markup, escape
 
-from ckanext.gelsenkirchen import dataset_types
+from ckanext.gelsenkirchen import dataset_types, page_cache
 from ckanext.gelsenkirchen.harvesters.source.numbers import parse_number
 
 log = logging.getLogger(__name__)
@@ -87,23 +85,10 @@ _BB_DATE_COLUMNS = (dataset_types.REFERENCE_DATE,)
 _BB_LEVEL_COLUMNS = (dataset_types.AREA_LEVEL,)
 _CITY_LEVELS = {dataset_types.CITY_LEVEL}
 
-_cache: dict[Any, tuple[float, Any]] = {}
-_cache_lock = threading.Lock()
-
-
 def _cached(key: Any, compute: Callable[[], Any]) -> Any:
+    # once per version of the public datasets, at most home.cache_seconds (page_cache.py)
     seconds = tk.asint(tk.config.get("ckanext.gelsenkirchen.home.cache_seconds", 300))
-    now = time.monotonic()
-    if seconds > 0:
-        with _cache_lock:
-            hit = _cache.get(key)
-        if hit and hit[0] > now:
-            return hit[1]
-    value = compute()
-    if seconds > 0:
-        with _cache_lock:
-            _cache[key] = (now + seconds, value)
-    return value
+    return page_cache.for_portal(key, compute, seconds)
 
 
 def _first(data: dict, names: tuple[str, ...]) -> Any:
@@ -300,7 +285,19 @@ def _api_example(resource_id: str, **params: Any) -> str:
 
 
 def gelsenkirchen_wifi_page(pkg: dict, filter_text: str = "") -> dict:
-    """Rows, columns, markers and links of a wifi-hotspots dataset page."""
+    """Rows, columns, markers and links of a wifi-hotspots dataset page
+    (derived once per version of the dataset: page_cache.py; the filter is
+    applied per view)."""
+    data = page_cache.for_dataset("wifi-hotspots", pkg, lambda: _wifi_data(pkg))
+    needle = (filter_text or "").strip().lower()
+    shown = data["rows"]
+    if needle:
+        shown = [r for r in shown
+                 if any(needle in str(r.get(c) or "").lower() for c, _label in data["columns"])]
+    return {**data, "rows": shown, "filter": filter_text or ""}
+
+
+def _wifi_data(pkg: dict) -> dict:
     resource = _datastore_resource(pkg)
     rows: list[dict] = []
     columns: list[tuple[str, str]] = []
@@ -316,18 +313,13 @@ def gelsenkirchen_wifi_page(pkg: dict, filter_text: str = "") -> dict:
         markers.append({"lat": lat, "lon": lon,
                         **{k: "" if row.get(k) is None else str(row.get(k))
                            for k in ("name", "address", "postcode", "status", "operator")}})
-    shown = rows
-    needle = (filter_text or "").strip().lower()
-    if needle:
-        shown = [r for r in rows
-                 if any(needle in str(r.get(c) or "").lower() for c, _label in columns)]
     return {
         "resource": resource,
         "columns": columns,
-        "rows": shown,
+        "rows": rows,
         "total": total,
         "markers": markers,
-        "filter": filter_text or "",
+        "filter": "",
         "csv_url": _download_url(pkg, "csv"),
         "geojson_url": _download_url(pkg, "geojson"),
         "api_url": resource and _api_example(resource["id"], q="Rathaus", limit=5),
@@ -347,7 +339,14 @@ def _bb_columns(columns: list[str], rows: list[dict]) -> dict:
 
 
 def gelsenkirchen_broadband_page(pkg: dict, indicator: str = "") -> dict:
-    """Latest figures per Stadtteil, trend chart and links of a broadband-coverage page."""
+    """Latest figures per Stadtteil, trend chart and links of a broadband-coverage
+    page (derived once per version of the dataset and indicator: page_cache.py)."""
+    indicator = indicator if indicator in BROADBAND_INDICATORS else ""
+    return page_cache.for_dataset("broadband-coverage", pkg,
+                                  lambda: _broadband_data(pkg, indicator), indicator)
+
+
+def _broadband_data(pkg: dict, indicator: str) -> dict:
     resource = _datastore_resource(pkg)
     out: dict[str, Any] = {"resource": resource, "rows": [], "indicators": [], "indicator": None,
                            "latest": None, "trend_svg": Markup(""),
