@@ -1,7 +1,8 @@
 # ckanext-gelsenkirchen: the commands of the README.
 #   make test         install, set up databases, run ruff, the suite and CKAN conformance
 #   make demo         run a local portal on http://127.0.0.1:$(PORT) in the background
-#   make stop         stop everything make demo started
+#   make serve        the same portal under the production servers (gunicorn: CKAN, pgsolr)
+#   make stop         stop everything make demo or make serve started
 #   make conformance  CKAN's own search tests against the search backend
 #   make solr         build Apache Solr 9.10.1 from Maven Central (scripts/solr-ctl.sh)
 #   make bench-search pgsolr indexing and query benchmark
@@ -15,7 +16,7 @@ SHELL := /bin/bash
 PORT ?= 5000
 export PORT
 
-.PHONY: install services test conformance demo stop solr bench-search bench-broadband bench-harvest bench-pages lint config-reference fuzz fuzz-search
+.PHONY: install services test conformance demo serve stop solr bench-search bench-broadband bench-harvest bench-pages lint config-reference fuzz fuzz-search
 FUZZ_EXAMPLES ?= 100000
 
 install:
@@ -40,6 +41,9 @@ lint: install
 
 demo: install
 	@scripts/demo.sh
+
+serve: install
+	@PROD=1 scripts/demo.sh
 
 stop:
 	@scripts/stop.sh
