@@ -10,13 +10,14 @@
 #   make bench-broadband broadband harvester benchmark (grid GeoPackage, 10,000-feature GeoJSON)
 #   make bench-harvest WiFi harvester benchmark (10,000-hotspot CSV and GeoJSON)
 #   make bench-pages  page response times, portal theme vs stock CKAN templates
+#   make bench-load   50 concurrent clients for 60 s against the production servers, theme vs stock
 # SEARCH=pgsolr (default) | solr | solrcloud picks the search backend of
 # make test, make demo and make conformance (make test SEARCH=solr).
 SHELL := /bin/bash
 PORT ?= 5000
 export PORT
 
-.PHONY: install services test conformance demo serve stop solr bench-search bench-broadband bench-harvest bench-pages lint config-reference fuzz fuzz-search
+.PHONY: install services test conformance demo serve stop solr bench-search bench-broadband bench-harvest bench-pages bench-load lint config-reference fuzz fuzz-search
 FUZZ_EXAMPLES ?= 100000
 
 install:
@@ -69,6 +70,9 @@ bench-harvest: install services
 
 bench-pages: install services
 	@bench/pages.sh $(BENCH_ARGS)
+
+bench-load: install services
+	@bench/load.sh $(BENCH_ARGS)
 
 config-reference: install
 	@.venv/bin/python scripts/config_reference.py > docs/configuration.md
