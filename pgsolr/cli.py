@@ -16,6 +16,10 @@ from .configset import LANGUAGES, schema_xml, write_configset
 from .search import MAX_SCAN_DOCS, STATEMENT_TIMEOUT
 from .store import POOL_TIMEOUT
 
+# pgsolr serve --server gunicorn --threads: measured best on 2 cores
+# (bench/search_servers.py, docs/operations.md)
+GUNICORN_THREADS = 2
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pgsolr", description=__doc__)
@@ -52,7 +56,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="werkzeug: threaded development server (default); gunicorn: "
                             "production server, one worker process with --threads threads")
     serve.add_argument("--threads", type=int, default=None, metavar="N",
-                       help="gunicorn: request threads per worker (default: --pool-size)")
+                       help="gunicorn: request threads per worker (default 2: one runs Python "
+                            "while the other waits for PostgreSQL; more lose to the GIL)")
     serve.add_argument("--workers", type=int, default=1, metavar="N",
                        help="gunicorn: worker processes (default 1; each keeps its own "
                             "document sets and database pool)")
@@ -133,7 +138,7 @@ def _serve_gunicorn(args: argparse.Namespace, options: dict[str, Any]) -> int:
         store.init_schema(schema)
     finally:
         store.close()
-    threads = args.threads or args.pool_size
+    threads = args.threads or GUNICORN_THREADS
     serve(lambda: build_app(args.dsn, schema, init_schema=False, **options),
           args.host, args.port, workers=args.workers, threads=threads)
     logging.getLogger("pgsolr").info("pgsolr stopped")

@@ -79,7 +79,7 @@ def gunicorn_options(host: str, port: int, workers: int, threads: int) -> dict[s
 
 
 def serve(factory: Callable[[], Any], host: str, port: int, workers: int = 1,
-          threads: int = 10) -> None:
+          threads: int = 2) -> None:
     """Serve until SIGTERM or SIGINT (gunicorn's master loop)."""
     log.info("pgsolr under gunicorn on http://%s:%s/solr (%d worker%s x %d threads)",
              host, port, workers, "" if workers == 1 else "s", threads)

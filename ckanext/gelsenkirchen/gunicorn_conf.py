@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import os
 
-# CKAN renders pages in Python, so its throughput follows the number of
-# processes (one GIL each); threads overlap the waits on PostgreSQL, the
-# search service and Redis. Workers = cores + 1 keeps both cores busy while
-# one worker waits; 4 threads each cover the waits (bench-load figures in
-# docs/operations.md).
-workers = int(os.environ.get("GUNICORN_WORKERS", (os.cpu_count() or 2) + 1))
-threads = int(os.environ.get("GUNICORN_THREADS", 4))
+# CKAN renders pages in Python: on 2 cores its throughput is bound by CPU,
+# and make bench-load measured the same 19.5-21 requests/s for 2x4, 3x2,
+# 3x4 and 5x1 workers x threads. One request per process at a time never
+# contends for a process's GIL, so long pages (catalog.ttl) do not slow
+# short ones: p95 4.2 s against 5.0-6.0 s at 50 clients. Hence gunicorn's
+# 2 x cores + 1 workers with one thread each (~170 MB per worker); nginx in
+# front buffers slow clients, so a worker is not held by a download.
+workers = int(os.environ.get("GUNICORN_WORKERS", 2 * (os.cpu_count() or 2) + 1))
+threads = int(os.environ.get("GUNICORN_THREADS", 1))
 worker_class = "gthread"
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:5000")
 # a request running longer is answered 500 by CKAN's own timeouts first;
