@@ -36,11 +36,11 @@ from bench.portal import (  # noqa: E402
     VENV_BIN,
     PgSolr,
     Server,
-    _stop,
-    _wait_for,
     free_port,
     seed,
     seed_large,
+    stop_process,
+    wait_for,
 )
 
 PAGE_AIM_MS = 1000
@@ -77,10 +77,10 @@ class Nginx:
         with open(self.log, "w") as out:
             self.process = subprocess.Popen([binary, "-p", str(work), "-c", str(work / "nginx.conf")],
                                             stdout=out, stderr=subprocess.STDOUT)
-        _wait_for(f"{self.url}/api/3/action/status_show", self.process, self.log, "nginx")
+        wait_for(f"{self.url}/api/3/action/status_show", self.process, self.log, "nginx")
 
     def stop(self) -> None:
-        _stop(self.process)
+        stop_process(self.process)
 
 
 def warm_up(base: str, env: dict[str, str], rounds: int = 8, clients: int = 8) -> None:

@@ -69,7 +69,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _wait_for(url: str, process: subprocess.Popen, log: pathlib.Path, what: str) -> None:
+def wait_for(url: str, process: subprocess.Popen, log: pathlib.Path, what: str) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while True:
         try:
@@ -77,14 +77,14 @@ def _wait_for(url: str, process: subprocess.Popen, log: pathlib.Path, what: str)
             return
         except Exception:
             if process.poll() is not None or time.monotonic() > deadline:
-                _stop(process)
+                stop_process(process)
                 tail = log.read_text(errors="replace").splitlines()[-20:]
                 sys.exit(f"{what} did not answer at {url} within {START_TIMEOUT} s "
                          f"(log: {log})\n" + "\n".join(tail))
             time.sleep(0.3)
 
 
-def _stop(process: subprocess.Popen) -> None:
+def stop_process(process: subprocess.Popen) -> None:
     """SIGTERM (gunicorn: graceful), SIGKILL after STOP_TIMEOUT seconds."""
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
@@ -108,10 +108,10 @@ class PgSolr:
             args += ["--threads", str(threads), "--pool-size", str(threads)]
         with open(self.log, "w") as out:
             self.process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
-        _wait_for(f"{self.url}/ckan_bench/admin/ping", self.process, self.log, "pgsolr")
+        wait_for(f"{self.url}/ckan_bench/admin/ping", self.process, self.log, "pgsolr")
 
     def stop(self) -> None:
-        _stop(self.process)
+        stop_process(self.process)
 
 
 class Server:
@@ -147,11 +147,11 @@ class Server:
         with open(self.log, "w") as out:
             self.process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
                                             env=env)
-        _wait_for(f"{self.url}/api/3/action/status_show", self.process, self.log,
+        wait_for(f"{self.url}/api/3/action/status_show", self.process, self.log,
                   "the bench server")
 
     def stop(self) -> None:
-        _stop(self.process)
+        stop_process(self.process)
 
 
 def ckan_cli(ini: pathlib.Path, *args: str) -> str:

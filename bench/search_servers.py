@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import signal
 import statistics
 import subprocess
 import sys
@@ -30,9 +29,10 @@ from typing import Any
 import pysolr
 import requests
 
-from .portal import PGSOLR_DSN, free_port
+from .portal import PGSOLR_DSN, ROOT, free_port, stop_process, wait_for
 from .search import _new_box, make_doc, query_shapes
 
+LOG = ROOT / ".run" / "bench" / "search-servers.log"
 SERVERS: dict[str, list[str]] = {
     "werkzeug, threads (pgsolr serve)": [],
     "gunicorn, 1 process x 10 threads": ["--server", "gunicorn", "--threads", "10"],
@@ -69,26 +69,12 @@ def _start(args: list[str]) -> tuple[subprocess.Popen, str]:
     else:
         cmd = [str(os.path.join(os.path.dirname(sys.executable), "pgsolr")), "serve", "--dsn",
                PGSOLR_DSN, "--port", str(port), "--log-level", "warning", *args]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    LOG.parent.mkdir(parents=True, exist_ok=True)
+    with open(LOG, "w") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/solr"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            requests.get(f"{url}/x/admin/ping", timeout=1).raise_for_status()
-            return proc, url
-        except requests.RequestException:
-            time.sleep(0.2)
-    _stop(proc)
-    sys.exit(f"the server {cmd} did not start within 60 s")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=40)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=10)
+    wait_for(f"{url}/x/admin/ping", proc, LOG, "pgsolr")
+    return proc, url
 
 
 def _rss_mb(pid: int) -> float:
@@ -170,7 +156,7 @@ def main() -> int:
             solr.add(docs[i:i + 500], commit=False)
         solr.commit()
     finally:
-        _stop(proc)
+        stop_process(proc)
     print(f"{opts.docs} documents, {opts.clients} clients for {opts.seconds:g} s per server, a "
           f"re-index every {opts.write_every:g} s (0: none); {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}\n")
     print("| server | requests/s | p50 | p95 | p99 | errors | memory (RSS, all processes) |")
@@ -189,7 +175,7 @@ def main() -> int:
                 r = load(core, opts.clients, opts.seconds, docs, opts.write_every)
                 rss = _rss_mb(proc.pid)
             finally:
-                _stop(proc)
+                stop_process(proc)
             print(f"| {label} | {r['rps']:.1f} | {r['p50']:.1f} ms | {r['p95']:.1f} ms | "
                   f"{r['p99']:.1f} ms | {r['errors']} | {rss:.0f} MB |", flush=True)
     finally:
@@ -197,7 +183,7 @@ def main() -> int:
         try:
             pysolr.Solr(f"{url}/{name}", timeout=600).delete(q="*:*", commit=True)
         finally:
-            _stop(proc)
+            stop_process(proc)
     return 0
 
 
