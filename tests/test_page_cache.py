@@ -72,6 +72,9 @@ def test_a_cache_hit_returns_the_same_page(app, organization, sysadmin):
     second = app.get(url).body
     assert page_cache.cache.misses == misses and page_cache.cache.hits >= 1
     assert first == second
+    # the block is served rendered; its scripts are still named on a hit
+    for asset in ("_hotspot_map.js", "_table_filter.js", "_map.css"):
+        assert asset in second, asset
     assert _rows(second) == sorted(h["name"] for h in HOTSPOTS)
     # the table filter works on the cached rows without a new computation
     filtered = app.get(url, params={"hotspot_filter": "buer"}).body
@@ -93,6 +96,31 @@ def test_a_new_harvest_invalidates_the_page(app, organization, sysadmin):
     assert _rows(app.get(url).body) == ["Neuer Hotspot Hauptbahnhof"]
     # the old version's entry was replaced, not kept beside the new one
     assert sum(1 for key in page_cache.cache._entries if pkg["id"] in key) == 1
+
+
+@pytest.mark.usefixtures("with_plugins", "fresh_cache")
+def test_broadband_views_per_indicator_and_language(app, organization, sysadmin):
+    from tests.browser.sample_data import BROADBAND_FIELDS, BROADBAND_ROWS
+    pkg = call_as(sysadmin, "package_create", **dataset_dict(
+        "broadband-coverage", owner_org=organization["id"]))
+    call_as(sysadmin, "datastore_create",
+            resource={"package_id": pkg["id"], "name": "Versorgung", "format": "CSV"},
+            fields=BROADBAND_FIELDS, records=BROADBAND_ROWS)
+    url = f"/broadband-coverage/{pkg['name']}"
+    de_50 = app.get(url).body
+    assert "Haushalte mit mindestens 50 Mbit/s" in de_50.split('class="gk-legend-title">')[1]
+    de_1000 = app.get(url, params={"indicator": "1000"}).body
+    assert "1 Gbit/s" in de_1000.split('class="gk-legend-title">')[1].split("<")[0]
+    en = app.get("/en" + url).body
+    assert "Households with at least 50 Mbit/s" in en
+    assert "_choropleth.js" in app.get(url).body  # a hit still names its script
+    # unknown indicators share the default's entry instead of filling the cache
+    entries = len(page_cache.cache)
+    legend = de_50.split('class="gk-legend-title">')[1].split("<")[0]
+    for junk in ("x", "y", "<script>"):
+        page = app.get(url, params={"indicator": junk}).body
+        assert page.split('class="gk-legend-title">')[1].split("<")[0] == legend
+    assert len(page_cache.cache) == entries
 
 
 @pytest.mark.usefixtures("with_plugins", "fresh_cache")

@@ -3,8 +3,8 @@ version of that data instead of on every view.
 
 The dataset pages of ``wifi-hotspots`` and ``broadband-coverage`` read up to
 ``map.max_rows`` DataStore rows and turn them into a table, map markers,
-figures and an SVG chart; the home page runs two searches for its key
-figures, newest datasets and themes. All of that changes only when a
+figures and an SVG chart, rendered as one HTML block; the home page runs
+two searches for its key figures, newest datasets and themes. All of that changes only when a
 harvest (or an editor) changes a dataset, so it is kept in this process's
 memory under a key and a *version*:
 

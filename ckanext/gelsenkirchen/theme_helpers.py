@@ -29,6 +29,7 @@ __all__ = [
     "gelsenkirchen_map_config",
     "gelsenkirchen_wifi_page",
     "gelsenkirchen_broadband_page",
+    "gelsenkirchen_dataset_view",
     "gelsenkirchen_type_registered",
     "gelsenkirchen_theme_label",
 ]
@@ -324,6 +325,31 @@ def _wifi_data(pkg: dict) -> dict:
         "geojson_url": _download_url(pkg, "geojson"),
         "api_url": resource and _api_example(resource["id"], q="Rathaus", limit=5),
     }
+
+
+_VIEWS = {WIFI_TYPE: ("gelsenkirchen/snippets/wifi_hotspots.html", "hotspot_filter"),
+          BROADBAND_TYPE: ("gelsenkirchen/snippets/broadband_coverage.html", "indicator")}
+
+
+def gelsenkirchen_dataset_view(pkg: dict) -> Markup:
+    """The rendered map/table/chart block of a wifi-hotspots or
+    broadband-coverage page, once per version of the dataset, language,
+    month (of the map attribution) and indicator (page_cache.py); a table
+    filtered by the visitor is rendered for that view only."""
+    template, arg_name = _VIEWS.get(pkg.get("type"), (None, ""))
+    if not template:
+        return Markup("")
+    arg = (tk.request.args.get(arg_name, "") if tk.request else "").strip()
+
+    def render() -> Markup:
+        # the argument is passed, not read from the request by the snippet,
+        # so that a cached block is exactly what its key says
+        return Markup(tk.render_snippet(template, {"pkg": pkg, arg_name: arg}))
+    if arg_name == "hotspot_filter" and arg:
+        return render()
+    if arg not in BROADBAND_INDICATORS:  # no filter, or an unknown indicator
+        arg = ""
+    return page_cache.for_dataset("view", pkg, render, arg, datetime.date.today().strftime("%Y-%m"))
 
 
 def _bb_columns(columns: list[str], rows: list[dict]) -> dict:
