@@ -7,8 +7,9 @@ source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 "$ROOT/scripts/services.sh"
 # Checkouts of this project on one machine share the test databases, Redis
-# and the search port: one test run at a time, the others wait here.
-exec 9>"${TMPDIR:-/tmp}/ckanext-gelsenkirchen-tests.lock"
+# and the search port: one test run at a time, the others wait here. (Not
+# the file of conftest.py's lock: pytest inherits this one.)
+exec 9>"${TMPDIR:-/tmp}/ckanext-gelsenkirchen-run-tests.lock"
 flock -n 9 || { say "another checkout is testing; waiting for it"; flock 9; }
 "$ROOT/scripts/setup-db.sh" "$ROOT/test.ini" ckan_test datastore_test
 search_start
