@@ -14,7 +14,6 @@ from tests.logic.data import (  # noqa: F401 (fixtures)
     call_as,
     dataset_dict,
     organization_fixture,
-    schema_db_fixture,
 )
 
 PASSWORD = "correct123-Gelsenkirchen"
@@ -37,7 +36,7 @@ def _rows(body: str) -> list[str]:
 
 
 @pytest.fixture()
-def sysadmin(schema_db):  # noqa: F811 - with a known password, to log in
+def sysadmin(plugin_db):  # with a known password, to log in
     from ckan.tests import factories
     return factories.Sysadmin(password=PASSWORD)
 
@@ -85,7 +84,7 @@ def test_a_cache_hit_returns_the_same_page(app, organization, sysadmin):
 @pytest.mark.usefixtures("with_plugins", "fresh_cache")
 def test_a_new_harvest_invalidates_the_page(app, organization, sysadmin):
     """As a harvest publishes: the DataStore rows first, then package_update."""
-    from ckanext.gelsenkirchen.harvesters.base import replace_rows
+    from ckanext.gelsenkirchen.harvesters.datastore import replace_rows
 
     pkg, rid = _wifi(sysadmin, organization)
     url = f"/wifi-hotspots/{pkg['name']}"
@@ -94,8 +93,10 @@ def test_a_new_harvest_invalidates_the_page(app, organization, sysadmin):
     replace_rows(rid, HOTSPOT_FIELDS, new_rows)
     call_as(sysadmin, "package_patch", id=pkg["id"], hotspot_count=1)
     assert _rows(app.get(url).body) == ["Neuer Hotspot Hauptbahnhof"]
-    # the old version's entry was replaced, not kept beside the new one
-    assert sum(1 for key in page_cache.cache._entries if pkg["id"] in key) == 1
+    # the old version's entries (derived data, rendered block) were replaced,
+    # not kept beside the new ones
+    pages = [key[0] for key in page_cache.cache._entries if pkg["id"] in key]
+    assert sorted(pages) == ["view", "wifi-hotspots"]
 
 
 @pytest.mark.usefixtures("with_plugins", "fresh_cache")

@@ -26,12 +26,13 @@ from __future__ import annotations
 from typing import Any
 
 import ckan.plugins.toolkit as tk
+from flask import request
 
 MAX_AGE_OPTION = "ckanext.gelsenkirchen.cache.max_age"
 PRIVATE = "private, no-store"
 
 
-def _anonymous(request: Any) -> bool:
+def _anonymous() -> bool:
     from ckan.common import current_user
     if current_user and current_user.is_authenticated:
         return False
@@ -47,11 +48,10 @@ def _csrf_token_rendered() -> bool:
 
 def cache_control(response: Any) -> Any:
     """Flask after_request hook (registered last, so it runs after CKAN's)."""
-    request = tk.request
     if request.method not in ("GET", "HEAD"):
         return response
     max_age = tk.asint(tk.config.get(MAX_AGE_OPTION, 60))
-    shareable = (response.status_code == 200 and _anonymous(request)
+    shareable = (response.status_code == 200 and _anonymous()
                  and "Set-Cookie" not in response.headers
                  and not _csrf_token_rendered()
                  and not getattr(tk.g, "gelsenkirchen_private_data", False))

@@ -42,7 +42,6 @@ from typing import Any
 import ckan.plugins.toolkit as tk
 
 MAX_ENTRIES_OPTION = "ckanext.gelsenkirchen.page_cache.max_entries"
-_MISSING = object()
 
 
 class VersionedCache:
@@ -66,8 +65,8 @@ class VersionedCache:
             return compute()
         now = time.monotonic()
         with self._lock:
-            entry = self._entries.get(key, _MISSING)
-            if entry is not _MISSING and entry[0] == version and entry[1] > now:
+            entry = self._entries.get(key)
+            if entry is not None and entry[0] == version and entry[1] > now:
                 self._entries.move_to_end(key)
                 self.hits += 1
                 return entry[2]

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import ckan.plugins.toolkit as tk
+from flask import has_request_context, request
 from markupsafe import Markup, escape
 
 from ckanext.gelsenkirchen import dataset_types, page_cache
@@ -336,10 +337,11 @@ def gelsenkirchen_dataset_view(pkg: dict) -> Markup:
     broadband-coverage page, once per version of the dataset, language,
     month (of the map attribution) and indicator (page_cache.py); a table
     filtered by the visitor is rendered for that view only."""
-    template, arg_name = _VIEWS.get(pkg.get("type"), (None, ""))
-    if not template:
+    view = _VIEWS.get(pkg.get("type") or "")
+    if not view:
         return Markup("")
-    arg = (tk.request.args.get(arg_name, "") if tk.request else "").strip()
+    template, arg_name = view
+    arg = (request.args.get(arg_name, "") if has_request_context() else "").strip()
 
     def render() -> Markup:
         # the argument is passed, not read from the request by the snippet,
