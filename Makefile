@@ -1,7 +1,8 @@
 # ckanext-gelsenkirchen: the commands of the README.
 #   make test         install, set up databases, run ruff, the suite and CKAN conformance
 #   make demo         run a local portal on http://127.0.0.1:$(PORT) in the background
-#   make stop         stop everything make demo started
+#   make serve        the same portal under the production servers (gunicorn: CKAN, pgsolr)
+#   make stop         stop everything make demo or make serve started
 #   make conformance  CKAN's own search tests against the search backend
 #   make test-solrcloud  the SolrCloud test: index, search, one node stopped and started
 #   make solr         build Apache Solr 9.10.1 from Maven Central (scripts/solr-ctl.sh)
@@ -13,13 +14,14 @@
 #   make bench-broadband broadband harvester benchmark (grid GeoPackage, 10,000-feature GeoJSON)
 #   make bench-harvest WiFi harvester benchmark (10,000-hotspot CSV and GeoJSON)
 #   make bench-pages  page response times, portal theme vs stock CKAN templates
+#   make bench-load   50 concurrent clients for 60 s against the production servers, theme vs stock
 # SEARCH=pgsolr (default) | solr | solrcloud picks the search backend of
 # make test, make demo and make conformance (make test SEARCH=solr).
 SHELL := /bin/bash
 PORT ?= 5000
 export PORT
 
-.PHONY: install services test test-solrcloud conformance demo stop solr diff-search bench-search bench-broadband bench-harvest bench-pages lint config-reference fuzz fuzz-search fuzz-parsers
+.PHONY: install services test test-solrcloud conformance demo serve stop solr diff-search bench-search bench-broadband bench-harvest bench-pages bench-load lint config-reference fuzz fuzz-search fuzz-parsers
 FUZZ_EXAMPLES ?= 100000
 
 install:
@@ -58,6 +60,9 @@ lint: install
 demo: install
 	@scripts/demo.sh
 
+serve: install
+	@PROD=1 scripts/demo.sh
+
 stop:
 	@scripts/stop.sh
 
@@ -83,6 +88,9 @@ bench-harvest: install services
 
 bench-pages: install services
 	@bench/pages.sh $(BENCH_ARGS)
+
+bench-load: install services
+	@bench/load.sh $(BENCH_ARGS)
 
 config-reference: install
 	@.venv/bin/python scripts/config_reference.py > docs/configuration.md

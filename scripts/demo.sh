@@ -10,6 +10,8 @@ DEMO_DIR="$RUN_DIR/demo"
 ini="$RUN_DIR/demo.ini"
 mkdir -p "$DEMO_DIR" "$RUN_DIR/demo-storage"
 ckan() { "$VENV/bin/ckan" -c "$ini" "$@"; }
+# PROD=1 (make serve): the production servers (scripts/serve.sh), not the simple ones
+source "$ROOT/scripts/serve.sh"
 
 "$ROOT/scripts/services.sh"
 
@@ -46,7 +48,11 @@ start_bg() {
 start_bg feeds "$VENV/bin/python" -m http.server "$FEEDS_PORT" --bind 127.0.0.1 --directory "$ROOT/demo/feeds"
 start_bg gather-consumer "$VENV/bin/ckan" -c "$ini" gelsenkirchen harvest-consumer gather
 start_bg fetch-consumer "$VENV/bin/ckan" -c "$ini" gelsenkirchen harvest-consumer fetch
-start_bg web "$VENV/bin/ckan" -c "$ini" run --host 127.0.0.1 --port "$PORT" --disable-reloader
+if [ -n "${PROD:-}" ]; then
+  start_bg web "${PROD_WEB[@]}"
+else
+  start_bg web "$VENV/bin/ckan" -c "$ini" run --host 127.0.0.1 --port "$PORT" --disable-reloader
+fi
 wait_for_url "http://127.0.0.1:$PORT/api/3/action/status_show" 120 "the portal" "$DEMO_DIR/web.log"
 
 password_file="$DEMO_DIR/admin-password"

@@ -103,5 +103,6 @@ def test_map_config_defaults_to_basemap_de():
 
 @pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index", "request_context")
 def test_key_figures_absent_without_harvested_datasets():
-    th._cache.clear()
+    from ckanext.gelsenkirchen import page_cache
+    page_cache.cache.clear()
     assert th.gelsenkirchen_key_figures() == []

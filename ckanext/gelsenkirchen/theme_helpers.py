@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import datetime
 import logging
-import threading
-import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
 import ckan.plugins.toolkit as tk
+from flask import has_request_context, request
 from markupsafe import Markup, escape
 
-from ckanext.gelsenkirchen import compat, dataset_types
+from ckanext.gelsenkirchen import compat, dataset_types, page_cache
 from ckanext.gelsenkirchen.harvesters.source.numbers import parse_number
 
 log = logging.getLogger(__name__)
@@ -31,6 +30,7 @@ __all__ = [
     "gelsenkirchen_map_config",
     "gelsenkirchen_wifi_page",
     "gelsenkirchen_broadband_page",
+    "gelsenkirchen_dataset_view",
     "gelsenkirchen_type_registered",
     "gelsenkirchen_theme_label",
 ]
@@ -87,23 +87,10 @@ _BB_DATE_COLUMNS = (dataset_types.REFERENCE_DATE,)
 _BB_LEVEL_COLUMNS = (dataset_types.AREA_LEVEL,)
 _CITY_LEVELS = {dataset_types.CITY_LEVEL}
 
-_cache: dict[Any, tuple[float, Any]] = {}
-_cache_lock = threading.Lock()
-
-
 def _cached(key: Any, compute: Callable[[], Any]) -> Any:
+    # once per version of the public datasets, at most home.cache_seconds (page_cache.py)
     seconds = tk.asint(tk.config.get("ckanext.gelsenkirchen.home.cache_seconds", 300))
-    now = time.monotonic()
-    if seconds > 0:
-        with _cache_lock:
-            hit = _cache.get(key)
-        if hit and hit[0] > now:
-            return hit[1]
-    value = compute()
-    if seconds > 0:
-        with _cache_lock:
-            _cache[key] = (now + seconds, value)
-    return value
+    return page_cache.for_portal(key, compute, seconds)
 
 
 def _first(data: dict, names: tuple[str, ...]) -> Any:
@@ -300,7 +287,19 @@ def _api_example(resource_id: str, **params: Any) -> str:
 
 
 def gelsenkirchen_wifi_page(pkg: dict, filter_text: str = "") -> dict:
-    """Rows, columns, markers and links of a wifi-hotspots dataset page."""
+    """Rows, columns, markers and links of a wifi-hotspots dataset page
+    (derived once per version of the dataset: page_cache.py; the filter is
+    applied per view)."""
+    data = page_cache.for_dataset("wifi-hotspots", pkg, lambda: _wifi_data(pkg))
+    needle = (filter_text or "").strip().lower()
+    shown = data["rows"]
+    if needle:
+        shown = [r for r in shown
+                 if any(needle in str(r.get(c) or "").lower() for c, _label in data["columns"])]
+    return {**data, "rows": shown, "filter": filter_text or ""}
+
+
+def _wifi_data(pkg: dict) -> dict:
     resource = _datastore_resource(pkg)
     rows: list[dict] = []
     columns: list[tuple[str, str]] = []
@@ -316,22 +315,43 @@ def gelsenkirchen_wifi_page(pkg: dict, filter_text: str = "") -> dict:
         markers.append({"lat": lat, "lon": lon,
                         **{k: "" if row.get(k) is None else str(row.get(k))
                            for k in ("name", "address", "postcode", "status", "operator")}})
-    shown = rows
-    needle = (filter_text or "").strip().lower()
-    if needle:
-        shown = [r for r in rows
-                 if any(needle in str(r.get(c) or "").lower() for c, _label in columns)]
     return {
         "resource": resource,
         "columns": columns,
-        "rows": shown,
+        "rows": rows,
         "total": total,
         "markers": markers,
-        "filter": filter_text or "",
+        "filter": "",
         "csv_url": _download_url(pkg, "csv"),
         "geojson_url": _download_url(pkg, "geojson"),
         "api_url": resource and _api_example(resource["id"], q="Rathaus", limit=5),
     }
+
+
+_VIEWS = {WIFI_TYPE: ("gelsenkirchen/snippets/wifi_hotspots.html", "hotspot_filter"),
+          BROADBAND_TYPE: ("gelsenkirchen/snippets/broadband_coverage.html", "indicator")}
+
+
+def gelsenkirchen_dataset_view(pkg: dict) -> Markup:
+    """The rendered map/table/chart block of a wifi-hotspots or
+    broadband-coverage page, once per version of the dataset, language,
+    month (of the map attribution) and indicator (page_cache.py); a table
+    filtered by the visitor is rendered for that view only."""
+    view = _VIEWS.get(pkg.get("type") or "")
+    if not view:
+        return Markup("")
+    template, arg_name = view
+    arg = (request.args.get(arg_name, "") if has_request_context() else "").strip()
+
+    def render() -> Markup:
+        # the argument is passed, not read from the request by the snippet,
+        # so that a cached block is exactly what its key says
+        return Markup(tk.render_snippet(template, {"pkg": pkg, arg_name: arg}))
+    if arg_name == "hotspot_filter" and arg:
+        return render()
+    if arg not in BROADBAND_INDICATORS:  # no filter, or an unknown indicator
+        arg = ""
+    return page_cache.for_dataset("view", pkg, render, arg, datetime.date.today().strftime("%Y-%m"))
 
 
 def _bb_columns(columns: list[str], rows: list[dict]) -> dict:
@@ -347,7 +367,14 @@ def _bb_columns(columns: list[str], rows: list[dict]) -> dict:
 
 
 def gelsenkirchen_broadband_page(pkg: dict, indicator: str = "") -> dict:
-    """Latest figures per Stadtteil, trend chart and links of a broadband-coverage page."""
+    """Latest figures per Stadtteil, trend chart and links of a broadband-coverage
+    page (derived once per version of the dataset and indicator: page_cache.py)."""
+    indicator = indicator if indicator in BROADBAND_INDICATORS else ""
+    return page_cache.for_dataset("broadband-coverage", pkg,
+                                  lambda: _broadband_data(pkg, indicator), indicator)
+
+
+def _broadband_data(pkg: dict, indicator: str) -> dict:
     resource = _datastore_resource(pkg)
     out: dict[str, Any] = {"resource": resource, "rows": [], "indicators": [], "indicator": None,
                            "latest": None, "trend_svg": Markup(""),
