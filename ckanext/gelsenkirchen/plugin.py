@@ -41,7 +41,7 @@ class GelsenkirchenPlugin(p.SingletonPlugin, DefaultTranslation):
         if not config_.get("licenses_group_url"):
             config_["licenses_group_url"] = LICENSES_FILE.as_uri()
         # the portal theme: overrides of CKAN's templates (templates/theme), its
-        # stylesheet and scripts (assets/webassets.yaml); off only to compare
+        # stylesheet and scripts (assets/webassets.yml); off only to compare
         # with stock CKAN templates (make bench-pages)
         if tk.asbool(config_.get("ckanext.gelsenkirchen.theme.enabled", True)):
             tk.add_template_directory(config_, "templates/theme")
