@@ -1,13 +1,9 @@
 #!/usr/bin/env bash
 # make bench-pages: page response times of the portal theme against stock CKAN
-# templates on the same data (bench/pages.py). Uses its own databases
-# (ckan_bench, datastore_bench) and pgsolr core; pgsolr is started for the run
-# when nothing answers and stopped afterwards.
-source "$(dirname "$0")/../scripts/lib.sh"
-cd "$ROOT"
-ini="$RUN_DIR/bench/bench.ini"
-"$VENV/bin/python" bench/pages.py --write-ini "$ini"
-"$ROOT/scripts/setup-db.sh" "$ini" ckan_bench datastore_bench >/dev/null
+# templates on the same data (bench/pages.py), on the bench portal of
+# bench/portal.sh; pgsolr is started for the run when nothing answers and
+# stopped afterwards.
+source "$(dirname "$0")/portal.sh"
 started=0
 url_answers "http://$PGSOLR_HOST:$PGSOLR_PORT/solr/ckan/admin/ping" || started=1
 "$ROOT/scripts/pgsolr-ctl.sh" start

@@ -1,10 +1,15 @@
 """Benchmark: index CKAN-like datasets through pysolr, time CKAN's queries.
 
     python -m bench.search --dsn postgresql://postgres@127.0.0.1/db
-        [--docs 10000] [--runs 200] [--url http://host:port/solr/core] [--scale]
+        [--docs 10000] [--runs 200] [--scale]
+        [--backend pgsolr|solr|both --solr http://127.0.0.1:8983/solr] [--url URL]
 
-Without --url an in-process pgsolr server is started on a free port against
-a fresh core (removed afterwards unless --keep).
+pgsolr: an in-process server is started on a free port against a fresh core
+(removed afterwards unless --keep). solr: a fresh core of the running Apache
+Solr (``scripts/solr-ctl.sh``'s configset ``ckan``) is created through Solr's
+CoreAdmin API and unloaded afterwards. both: the same documents and queries
+on each, then one table with the ratio pgsolr/Solr (``make bench-search
+SEARCH=both``). --url benchmarks an already running core as it is.
 """
 from __future__ import annotations
 
@@ -14,6 +19,8 @@ import random
 import statistics
 import sys
 import time
+import urllib.parse
+import urllib.request
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -134,14 +141,26 @@ def spatial_params(minx: float, miny: float, maxx: float, maxy: float) -> dict[s
     return spatial
 
 
+# Two words of the generated titles and notes: the rare pair matches well
+# under 1 % of the documents, the common pair most of them (every title
+# names Gelsenkirchen, most notes say "Daten"), the broad path of pgsolr.
+RARE = "Friedhöfe Ladesäulen"
+COMMON = "Gelsenkirchen Daten"
+
+
 def query_shapes() -> dict[str, dict[str, Any]]:
     field_filter = _base("*:*")
     field_filter["fq"] = field_filter["fq"] + ['tags:"umwelt"', 'organization:"stadt-gelsenkirchen"']
     return {
         "free text + 5 facets": _base("Glasfaseranschluss parks"),
+        "rare words, dismax": _base(RARE),
+        "rare words, edismax": _base(RARE, defType="edismax"),
+        "common words, dismax": _base(COMMON),
+        "common words, edismax": _base(COMMON, defType="edismax"),
         "field filter": field_filter,
         "spatial bbox frange": spatial_params(7.0, 51.45, 7.1, 51.55),
         "sort metadata_modified": _base("*:*", sort="metadata_modified desc"),
+        "deep page (start 5000)": _base("*:*", sort="metadata_modified desc", start=5000),
     }
 
 
@@ -221,42 +240,83 @@ def _vacuum(dsn: str) -> None:
     print("vacuumed pgsolr_doc (dead rows of earlier runs)")
 
 
+def _core_admin(solr: str, **params: str) -> None:
+    query = urllib.parse.urlencode(dict(params, wt="json"))
+    with urllib.request.urlopen(f"{solr}/admin/cores?{query}", timeout=300) as response:
+        response.read()
+
+
+def _bench(backend: str, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Every size of this run on one backend, in a core made for it."""
+    server, core = None, f"bench_{uuid.uuid4().hex[:8]}"
+    if backend == "pgsolr":
+        from pgsolr.server import create_server
+        server = create_server(args.dsn, "127.0.0.1", 0).start()
+        url = f"{server.url}/{core}"
+        _vacuum(args.dsn)
+    else:
+        _core_admin(args.solr, action="CREATE", name=core, configSet="ckan")
+        url = f"{args.solr}/{core}"
+    print(f"{backend} benchmark against {url}")
+    try:
+        results = []
+        for n in ([1000, 10000, 50000] if args.scale else [args.docs]):
+            results.append(run(url, n, args.runs))
+            _print(results[-1])
+        return results
+    finally:
+        if server is not None:
+            if not args.keep:
+                pysolr.Solr(url).delete(q="*:*", commit=True)
+            server.stop()
+        elif not args.keep:
+            _core_admin(args.solr, action="UNLOAD", core=core, deleteInstanceDir="true")
+
+
+def _print_growth(results: list[dict[str, Any]]) -> None:
+    print("\ncost growth (p50 ms by size):")
+    for name in results[0]["shapes"]:
+        row = "  ".join(f"{r['docs']}: {r['shapes'][name]['p50']:.1f}" for r in results)
+        print(f"  {name:<32} {row}")
+
+
+def _print_side_by_side(pg: dict[str, Any], solr: dict[str, Any]) -> None:
+    print(f"\n{pg['docs']} documents, pgsolr against Apache Solr (ratio: pgsolr time / Solr time, p50)")
+    print(f"  {'shape':<32} {'hits pg/solr':>13} {'pgsolr p50/p95 ms':>18} "
+          f"{'Solr p50/p95 ms':>16} {'ratio':>6}")
+    print(f"  {'indexing, docs/s':<32} {'':>13} {pg['docs_per_s']:>18.0f} "
+          f"{solr['docs_per_s']:>16.0f} {solr['docs_per_s'] / pg['docs_per_s']:>5.2f}x")
+    for name, p in pg["shapes"].items():
+        q = solr["shapes"][name]
+        print(f"  {name:<32} {p['hits']:>6}/{q['hits']:<6} {p['p50']:>8.1f}/{p['p95']:<9.1f}"
+              f" {q['p50']:>7.1f}/{q['p95']:<8.1f} {p['p50'] / q['p50']:>5.2f}x")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dsn", default="postgresql://postgres@127.0.0.1/pgsolr_dev")
     parser.add_argument("--docs", type=int, default=10000)
     parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--backend", choices=["pgsolr", "solr", "both"], default="pgsolr")
+    parser.add_argument("--solr", default="http://127.0.0.1:8983/solr",
+                        help="the running Apache Solr (standalone) of --backend solr|both")
     parser.add_argument("--url", default=None, help="benchmark an already running server/core")
     parser.add_argument("--scale", action="store_true", help="run with 1000, 10000, 50000 docs")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark core")
     args = parser.parse_args(argv)
 
-    server = None
-    url = args.url
-    if url is None:
-        from .server import create_server
-        server = create_server(args.dsn, "127.0.0.1", 0).start()
-        url = f"{server.url}/bench_{uuid.uuid4().hex[:8]}"
-        _vacuum(args.dsn)
-    print(f"pgsolr benchmark against {url}")
-    try:
-        sizes = [1000, 10000, 50000] if args.scale else [args.docs]
-        all_results = []
-        for n in sizes:
-            res = run(url, n, args.runs)
-            _print(res)
-            all_results.append(res)
-        if len(all_results) > 1:
-            print("\ncost growth (p50 ms by size):")
-            for name in all_results[0]["shapes"]:
-                row = "  ".join(f"{r['docs']}: {r['shapes'][name]['p50']:.1f}" for r in all_results)
-                print(f"  {name:<32} {row}")
-    finally:
-        if server is not None:
-            if not args.keep:
-                pysolr.Solr(url).delete(q="*:*", commit=True)
-            server.stop()
+    if args.url is not None:
+        _print(run(args.url, args.docs, args.runs))
+        return 0
+    backends = ["pgsolr", "solr"] if args.backend == "both" else [args.backend]
+    results = {backend: _bench(backend, args) for backend in backends}
+    for backend_results in results.values():
+        if len(backend_results) > 1:
+            _print_growth(backend_results)
+    if len(results) == 2:
+        for pg, solr in zip(results["pgsolr"], results["solr"], strict=True):
+            _print_side_by_side(pg, solr)
     return 0
 
 

@@ -1,6 +1,7 @@
 """Command line: ``pgsolr serve --dsn ... [--host] [--port] [--schema] [--log-level]
 [--pool-size] [--pool-timeout] [--statement-timeout] [--max-scan-docs]
-[--docsets-max-docs] [--docsets-min-matches]``,
+[--docsets-max-docs] [--docsets-min-matches] [--server werkzeug|gunicorn]
+[--threads N] [--workers N]``,
 ``pgsolr print-schema [--language en|de]``, ``pgsolr configset DIR [--language de|en]``."""
 from __future__ import annotations
 
@@ -14,6 +15,10 @@ from typing import Any
 from .configset import LANGUAGES, schema_xml, write_configset
 from .search import MAX_SCAN_DOCS, STATEMENT_TIMEOUT
 from .store import POOL_TIMEOUT
+
+# pgsolr serve --server gunicorn --threads: measured best on 2 cores
+# (bench/search_servers.py, docs/operations.md)
+GUNICORN_THREADS = 2
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,6 +52,15 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--docsets-min-matches", type=int, default=None, metavar="N",
                        help="... once a query of the core matched N documents (default 1000; "
                             "make conformance uses 1 to run CKAN's tests through the sets)")
+    serve.add_argument("--server", choices=["werkzeug", "gunicorn"], default="werkzeug",
+                       help="werkzeug: threaded development server (default); gunicorn: "
+                            "production server, one worker process with --threads threads")
+    serve.add_argument("--threads", type=int, default=None, metavar="N",
+                       help="gunicorn: request threads per worker (default 2: one runs Python "
+                            "while the other waits for PostgreSQL; more lose to the GIL)")
+    serve.add_argument("--workers", type=int, default=1, metavar="N",
+                       help="gunicorn: worker processes (default 1; each keeps its own "
+                            "document sets and database pool)")
     printer = sub.add_parser("print-schema", help="print the merged schema.xml (for Apache Solr)")
     printer.add_argument("--language", choices=LANGUAGES, default="en",
                          help="text analysis: en (CKAN's, default) or de (German; needs the "
@@ -83,12 +97,15 @@ def main(argv: list[str] | None = None) -> int:
             _parser().error(f"--{name.replace('_', '-')} must be 0 or more")
     if args.pool_timeout <= 0 or args.pool_size < 1:
         _parser().error("--pool-timeout must be more than 0 and --pool-size at least 1")
-    server = create_server(args.dsn, args.host, args.port, load_schema(args.schema),
-                           maxconn=args.pool_size, docsets_max_docs=args.docsets_max_docs,
-                           docsets_min_matches=args.docsets_min_matches,
-                           statement_timeout=args.statement_timeout,
-                           pool_timeout=args.pool_timeout,
-                           max_scan_docs=args.max_scan_docs or None)
+    if args.workers < 1 or (args.threads is not None and args.threads < 1):
+        _parser().error("--workers and --threads must be at least 1")
+    options = {"maxconn": args.pool_size, "docsets_max_docs": args.docsets_max_docs,
+               "docsets_min_matches": args.docsets_min_matches,
+               "statement_timeout": args.statement_timeout, "pool_timeout": args.pool_timeout,
+               "max_scan_docs": args.max_scan_docs or None}
+    if args.server == "gunicorn":
+        return _serve_gunicorn(args, options)
+    server = create_server(args.dsn, args.host, args.port, load_schema(args.schema), **options)
     log = logging.getLogger("pgsolr")
 
     def shutdown(signum: int, frame: Any) -> None:
@@ -103,6 +120,28 @@ def main(argv: list[str] | None = None) -> int:
     server.httpd.server_close()
     server.app.store.close()
     log.info("pgsolr stopped")
+    return 0
+
+
+def _serve_gunicorn(args: argparse.Namespace, options: dict[str, Any]) -> int:
+    """The production server: the storage is checked and upgraded once, in
+    the master, before any worker starts (a database that cannot be reached
+    stops the command with its error); each worker then builds its own app."""
+    from .production import serve
+    from .schema import load_schema
+    from .server import build_app
+    from .store import Store
+
+    schema = load_schema(args.schema)
+    store = Store(args.dsn, maxconn=1, pool_timeout=args.pool_timeout)
+    try:
+        store.init_schema(schema)
+    finally:
+        store.close()
+    threads = args.threads or GUNICORN_THREADS
+    serve(lambda: build_app(args.dsn, schema, init_schema=False, **options),
+          args.host, args.port, workers=args.workers, threads=threads)
+    logging.getLogger("pgsolr").info("pgsolr stopped")
     return 0
 
 

@@ -11,12 +11,24 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from . import dates
 from .errors import SolrError, bad_request
-from .schema import BOOL, DATE, FLOAT, INT, STRING, TEXT, Field, NGram, Schema
+from .schema import (
+    BOOL,
+    DATE,
+    FLOAT,
+    INT,
+    STRING,
+    TEXT,
+    UNSUPPORTED,
+    Field,
+    NGram,
+    Schema,
+    indexed_number,
+)
 
 
 @dataclass
@@ -68,12 +80,15 @@ def _convert(fld: Field, value: Any, uid: str) -> tuple[Any, Any] | None:
             raise fail() from None
         if not math.isfinite(num):
             raise fail()
-        return num, num
+        try:
+            return num, indexed_number(fld, num)
+        except OverflowError:
+            raise fail() from None
     if fld.kind == DATE:
-        if isinstance(value, datetime):
-            value = value.isoformat()
-        dt = dates.parse_date_math(str(value)) if str(value).upper().startswith("NOW") \
-            else dates.parse_iso(str(value))
+        if isinstance(value, datetime):   # naive: UTC
+            value = dates.solr_format(value.astimezone(UTC) if value.tzinfo else value)
+        # as Solr: NOW or 2024-01-02T03:04:05Z, each with date math after it
+        dt = dates.parse_date_math(str(value))
         return dates.solr_format(dt), dates.sortable(dt)
     if fld.kind == BOOL:
         flag = value if isinstance(value, bool) else str(value).strip().lower() == "true"
@@ -122,7 +137,7 @@ def prepare(schema: Schema, doc: dict[str, Any]) -> PreparedDoc:  # noqa: C901 -
         stored = [c[0] for c in converted]
         if fld.stored:
             out.stored[name] = stored if fld.multi else stored[0]
-        if fld.indexed:
+        if fld.indexed and fld.kind != UNSUPPORTED:   # stored only (schema.UNSUPPORTED)
             has.append(name)
             if fld.kind == TEXT and fld.ngram is not None:
                 out.ngrams[name] = (fld.ngram, stored)

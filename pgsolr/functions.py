@@ -17,7 +17,7 @@ import re
 from typing import Any
 
 from .errors import bad_request, syntax_error
-from .schema import NUMERIC, Schema
+from .schema import NUMERIC, Schema, require_supported
 
 _TOKEN_RE = re.compile(
     r"\s*(?:(?P<num>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
@@ -42,6 +42,7 @@ def field_value_sql(schema: Schema, name: str) -> tuple[str, list[Any]]:
     field = schema.field(name)
     if field is None:
         raise bad_request(f"undefined field {name}")
+    require_supported(field)
     if field.kind not in NUMERIC or field.multi:
         raise bad_request(
             f"can not use FieldCache on multivalued or non-numeric field: {name}")

@@ -26,7 +26,18 @@ from . import dates
 from .analysis import Analyzer, exact_lexeme, fold, ngram_query_tokens, quote_lexeme, tokens_tsquery
 from .errors import SolrError, bad_request, syntax_error
 from .functions import compile_function, overlap_prefilter
-from .schema import BOOL, DATE, FLOAT, INT, NUMERIC, STRING, Field, Schema
+from .schema import (
+    BOOL,
+    DATE,
+    FLOAT,
+    INT,
+    NUMERIC,
+    STRING,
+    Field,
+    Schema,
+    indexed_number,
+    require_supported,
+)
 
 MUST, SHOULD, MUST_NOT = "+", "", "-"
 STRING_MATCH_SCORE = 0.1   # comparable to ts_rank of one matching lexeme
@@ -288,6 +299,38 @@ def parse_local_params_list(text: str) -> tuple[list[tuple[str, str]], str]:
     return pairs, text[pos:]
 
 
+# The local params each query parser of pgsolr applies, and those every
+# parser accepts because they change no result (tag: a label for facet
+# exclusion; cache, cost: filter-cache hints). Any other local param is a 400
+# naming it: pgsolr never ignores what it does not apply (docs/pgsolr.md).
+_ANY_PARSER_PARAMS = frozenset({"type", "v", "tag", "cache", "cost"})
+_LUCENE_PARAMS = frozenset({"df", "q.op"})
+_DISMAX_PARAMS = frozenset({"qf", "mm", "tie", "q.alt", "df", "q.op"})
+PARSER_PARAMS: dict[str, frozenset[str]] = {
+    "frange": frozenset({"l", "u", "incl", "incu"}), "func": frozenset(),
+    "field": frozenset({"f"}), "term": frozenset({"f"}), "prefix": frozenset({"f"}),
+    "raw": frozenset({"f"}), "lucene": _LUCENE_PARAMS, "standard": _LUCENE_PARAMS,
+    "dismax": _DISMAX_PARAMS, "edismax": _DISMAX_PARAMS,
+    "bool": frozenset({"must", "should", "must_not", "filter"}),
+}
+# Parsers of Apache Solr 9 that pgsolr does not implement: named as such in
+# the 400 (a parser Solr does not know either gets Solr's own message).
+SOLR_ONLY_PARSERS = frozenset({
+    "knn", "vectorSimilarity", "geofilt", "bbox", "collapse", "join", "terms", "surround",
+    "complexphrase", "graph", "child", "parent", "mlt", "rerank", "ltr", "switch",
+    "xmlparser", "maxscore", "boost", "payload_score", "payload_check", "simple",
+    "significantTerms", "hash", "minhash", "rank", "filters",
+})
+
+
+def check_local_params(qtype: str, local: dict[str, str]) -> None:
+    """A 400 for a local param that ``qtype`` would ignore on pgsolr."""
+    unknown = sorted(set(local) - _ANY_PARSER_PARAMS - PARSER_PARAMS.get(qtype, frozenset()))
+    if unknown:
+        raise bad_request(f"pgsolr does not support the local parameter '{unknown[0]}' "
+                          f"of the {qtype} query parser; Apache Solr does")
+
+
 def parse_local_params(text: str) -> tuple[dict[str, str], str]:
     """Split ``{!type k=v ...}rest`` into (params, rest); for a repeated key
     the last value wins (see parse_local_params_list for all values)."""
@@ -398,6 +441,23 @@ def _finite(value: str, what: str) -> float:
     return number
 
 
+_OPERATIONS = (tree.AndOperation, tree.OrOperation, tree.UnknownOperation)
+
+
+def _flatten(n: tree.Item, conj: str, out: list[tuple[str, tree.Item]]) -> None:
+    """The clauses of an AND/OR operation in order, each with the conjunction
+    before it ("AND", "OR" or "" for none): luqum nests operations by
+    precedence, Lucene's parser sees one flat list (parentheses are Group
+    nodes and stay one clause)."""
+    if isinstance(n, _OPERATIONS):
+        kind = "AND" if isinstance(n, tree.AndOperation) else \
+            "OR" if isinstance(n, tree.OrOperation) else ""
+        for i, op in enumerate(n.operands):
+            _flatten(op, conj if i == 0 else kind, out)
+    else:
+        out.append((conj, n))
+
+
 class Compiler:
     """Compiles query strings for one request (not shared across threads)."""
 
@@ -423,6 +483,8 @@ class Compiler:
         rest = local.get("v", rest)
         qtype = local.get("type") or ("lucene" if (is_filter or local) else
                                       params.get("defType") or "lucene")
+        if qtype in PARSER_PARAMS:
+            check_local_params(qtype, local)
         if qtype == "frange":
             return self.frange(rest, local)
         if qtype == "func":
@@ -445,6 +507,8 @@ class Compiler:
             return self.bool_query(parse_local_params_list(text)[0], params)
         if qtype == "knn":
             raise bad_request("pgsolr does not support the knn query parser (no dense vector fields)")
+        if qtype in SOLR_ONLY_PARSERS:
+            raise bad_request(f"pgsolr does not support the {qtype} query parser; Apache Solr does")
         raise bad_request(f"Unknown query parser '{qtype}'")
 
     def bool_query(self, pairs: list[tuple[str, str]], params: dict[str, Any]) -> Frag:
@@ -509,7 +573,13 @@ class Compiler:
                 isinstance(node.expr, tree.Word) and node.expr.value == "*":
             return MATCH_ALL
         # top level: clauses with mm
-        if isinstance(node, (tree.UnknownOperation, tree.OrOperation)):
+        if isinstance(node, tree.UnknownOperation) and edismax and self.q_op == "AND":
+            # Solr's edismax: q.op=AND makes every bare clause required, and
+            # mm (which only counts optional clauses) then has no effect.
+            # CKAN always sends q.op=AND; dismax ignores q.op.
+            operands = list(node.operands)
+            default = MUST
+        elif isinstance(node, (tree.UnknownOperation, tree.OrOperation)):
             operands = list(node.operands)
             default = SHOULD
         elif isinstance(node, tree.AndOperation):
@@ -603,7 +673,7 @@ class Compiler:
         fld = self.schema.field(name)
         if fld is None:
             raise bad_request(f"undefined field {name}")
-        return fld
+        return require_supported(fld)
 
     def _clauses(self, operands: Iterable[tree.Item], default: str,
                  fname: str | None = None) -> tuple[list[Frag], list[Frag], list[Frag]]:
@@ -621,6 +691,36 @@ class Compiler:
             {MUST: musts, SHOULD: shoulds, MUST_NOT: nots}[occur].append(frag)
         return musts, shoulds, nots
 
+    def _lucene_bool(self, n: tree.Item, fname: str | None) -> Frag:
+        """AND/OR as Lucene's classic query parser reads them: without
+        precedence, left to right (QueryParserBase.addClause). ``a OR b AND c``
+        is ``a +b +c``, where luqum's tree says ``a OR (b AND c)``."""
+        flat: list[tuple[str, tree.Item]] = []
+        _flatten(n, "", flat)
+        occurs: list[str] = []
+        for conj, op in flat:
+            mods = "+" if isinstance(op, tree.Plus) else \
+                "-" if isinstance(op, (tree.Not, tree.Prohibit)) else ""
+            if occurs and occurs[-1] != MUST_NOT:
+                if conj == "AND":
+                    occurs[-1] = MUST
+                elif conj == "OR" and self.q_op == "AND":
+                    occurs[-1] = SHOULD
+            if mods == "-":
+                occurs.append(MUST_NOT)
+            elif self.q_op == "AND":
+                occurs.append(MUST if conj != "OR" else SHOULD)
+            else:
+                occurs.append(MUST if mods == "+" or conj == "AND" else SHOULD)
+        groups: dict[str, list[Frag]] = {MUST: [], SHOULD: [], MUST_NOT: []}
+        for (_, op), occur in zip(flat, occurs, strict=True):
+            while isinstance(op, (tree.Plus, tree.Not, tree.Prohibit)):
+                op = op.a
+            frag = self.node(op, fname)
+            if frag is not None:
+                groups[occur].append(frag)
+        return _boolean(groups[MUST], groups[SHOULD], groups[MUST_NOT])
+
     def _bool(self, operands: Iterable[tree.Item], default: str, fname: str | None) -> Frag:
         return _boolean(*self._clauses(operands, default, fname))
 
@@ -636,12 +736,8 @@ class Compiler:
                 raise bad_request("undefined field *")
             self._field(n.name)
             return self.node(n.expr, n.name)
-        if isinstance(n, tree.AndOperation):
-            return self._bool(n.operands, MUST, fname)
-        if isinstance(n, tree.OrOperation):
-            return self._bool(n.operands, SHOULD, fname)
-        if isinstance(n, tree.UnknownOperation):
-            return self._bool(n.operands, MUST if self.q_op == "AND" else SHOULD, fname)
+        if isinstance(n, _OPERATIONS):
+            return self._lucene_bool(n, fname)
         if isinstance(n, (tree.Plus, tree.Not, tree.Prohibit)):
             return self._bool([n], SHOULD, fname)
         if isinstance(n, tree.Boost):
@@ -745,7 +841,10 @@ class Compiler:
                     raise bad_request(f"Invalid Number: {value}") from None
             if isinstance(num, float) and not math.isfinite(num):
                 raise bad_request(f"Invalid Number: {value}")
-            return num
+            try:
+                return indexed_number(fld, num) if isinstance(num, float) else num
+            except OverflowError:
+                return math.copysign(math.inf, num)   # Solr: Float.parseFloat gives Infinity
         if fld.kind == DATE:
             return dates.sortable(dates.parse_date_math(value, self.now, self.tz))
         if fld.kind == BOOL:

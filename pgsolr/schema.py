@@ -9,15 +9,27 @@ import fnmatch
 import importlib.util
 import os
 import re
+import struct
 from dataclasses import dataclass, replace
 from xml.etree.ElementTree import Element, tostring
 
 from defusedxml import ElementTree
 
+from .errors import bad_request
+
 # Field kinds pgsolr knows how to index.
 STRING, TEXT, INT, FLOAT, DATE, BOOL = (
     "string", "text", "int", "float", "date", "bool")
 NUMERIC = (INT, FLOAT)
+# Fields of these Solr classes (geometries, points, vectors) are stored as
+# sent but never indexed: pgsolr cannot answer their query syntax
+# (Intersects(...), geofilt, knn), so every query, sort, facet or function
+# on them is a 400 (require_supported) instead of a silently empty result.
+UNSUPPORTED = "unsupported"
+_UNSUPPORTED_CLASSES = (
+    "SpatialRecursivePrefixTreeFieldType", "RptWithGeometrySpatialField",
+    "LatLonPointSpatialField", "LatLonType", "PointType", "BBoxField",
+    "GeoHashField", "DenseVectorField")
 
 ADDITION_FILE = os.path.join(os.path.dirname(__file__), "schema-addition.xml")
 # Field names that may reach SQL (always as bound parameters) or jsonpath.
@@ -26,6 +38,8 @@ FIELD_NAME_RE = re.compile(r"^[\w][\w\-.]{0,199}$")
 
 def _kind_for_class(cls: str) -> str:
     name = cls.rsplit(".", 1)[-1]
+    if name in _UNSUPPORTED_CLASSES:
+        return UNSUPPORTED
     if name in ("TextField", "SortableTextField", "ICUCollationField"):
         return TEXT
     if "Date" in name:
@@ -129,6 +143,7 @@ class FieldType:
     stored: bool
     missing: str | None   # "last" / "first" / None (Lucene default)
     ngram: NGram | None = None
+    cls: str = ""          # the Solr class, named in the 400 for UNSUPPORTED
 
 
 @dataclass(frozen=True)
@@ -141,10 +156,31 @@ class Field:
     missing: str | None
     default: str | None = None
     ngram: NGram | None = None
+    cls: str = ""
 
     @property
     def is_text(self) -> bool:
         return self.kind == TEXT
+
+
+def indexed_number(fld: Field, num: float) -> float:
+    """``num`` as Solr indexes it in ``fld``: FloatPointField (CKAN's
+    ``float``, the bbox fields) holds 32-bit floats, so 0.05 * 0.2 is
+    indexed as 0.01 and a range ``[* TO 0.01]`` finds it; doubles stay.
+    Beyond float32's range: OverflowError."""
+    if fld.kind == FLOAT and fld.cls.rsplit(".", 1)[-1].startswith(("Float", "TrieFloat")):
+        return float(struct.unpack("f", struct.pack("f", num))[0])
+    return num
+
+
+def require_supported(fld: Field) -> Field:
+    """``fld``, or a 400 naming it when pgsolr cannot search it (UNSUPPORTED)."""
+    if fld.kind == UNSUPPORTED:
+        raise bad_request(
+            f"pgsolr does not support searching field {fld.name} ({fld.cls}): "
+            "spatial and vector queries need Apache Solr (for ckanext-spatial use "
+            "ckanext.spatial.search_backend = solr-bbox on pgsolr)")
+    return fld
 
 
 def default_schema_path() -> str:
@@ -203,7 +239,8 @@ class Schema:
             name=el.get("name", ""), kind=_kind_for_class(el.get("class", "")),
             multi=_bool_attr(el, "multiValued", False),
             indexed=_bool_attr(el, "indexed", True),
-            stored=_bool_attr(el, "stored", True), missing=missing)
+            stored=_bool_attr(el, "stored", True), missing=missing,
+            cls=el.get("class", ""))
         if ft.kind == TEXT:
             ft = replace(ft, ngram=_ngram_of(el))
         self.types[ft.name] = ft
@@ -217,7 +254,7 @@ class Schema:
             multi=_bool_attr(el, "multiValued", ft.multi),
             indexed=_bool_attr(el, "indexed", ft.indexed),
             stored=_bool_attr(el, "stored", ft.stored), missing=ft.missing,
-            default=el.get("default"), ngram=ft.ngram)
+            default=el.get("default"), ngram=ft.ngram, cls=ft.cls)
 
     def field(self, name: str) -> Field | None:
         """The field definition for ``name`` (explicit or dynamic), or None."""
@@ -256,11 +293,13 @@ class Schema:
         return [n for n in self.fields if fnmatch.fnmatchcase(n, pattern)]
 
 
-def addition_field_names() -> list[str]:
-    """The fields schema-addition.xml adds (ckanext-spatial's bbox floats)."""
+def addition_field_names(type_name: str | None = None) -> list[str]:
+    """The fields schema-addition.xml adds (ckanext-spatial's bbox floats and
+    its geometry field), only those of type ``type_name`` when given."""
     with open(ADDITION_FILE, encoding="utf-8") as fh:
         root = ElementTree.fromstring(fh.read().encode("utf-8"))
-    return [el.get("name", "") for el in root if el.tag == "field"]
+    return [el.get("name", "") for el in root
+            if el.tag == "field" and type_name in (None, el.get("type"))]
 
 
 def merge_addition(base_xml: str, addition_xml: str) -> str:
@@ -281,7 +320,7 @@ def merge_addition(base_xml: str, addition_xml: str) -> str:
         el.tail = None
         text = "    " + tostring(el, encoding="unicode").strip() + "\n"
         (types if el.tag.lower() == "fieldtype" else fields).append(text)
-    note = "    <!-- added by pgsolr: schema-addition.xml (ckanext-spatial solr-bbox) -->\n"
+    note = "    <!-- added by pgsolr: schema-addition.xml (ckanext-spatial) -->\n"
     if types:
         base_xml = _insert_before(base_xml, "</types>", note + "".join(types))
     if fields:

@@ -1,4 +1,6 @@
-"""The HTTP side: a werkzeug WSGI app speaking Solr's API."""
+"""The HTTP side: a werkzeug WSGI app speaking Solr's API, and werkzeug's
+threaded development server for it (``pgsolr serve``, tests); the production
+server is gunicorn (``pgsolr serve --server gunicorn``, production.py)."""
 from __future__ import annotations
 
 import json
@@ -355,6 +357,23 @@ class PgSolrServer:
         self.app.store.close()
 
 
+def build_app(dsn: str, schema: Schema | None = None, maxconn: int = 10,
+              docsets_max_docs: int | None = None,
+              docsets_min_matches: int | None = None,
+              statement_timeout: float = STATEMENT_TIMEOUT,
+              pool_timeout: float = POOL_TIMEOUT,
+              max_scan_docs: int | None = MAX_SCAN_DOCS,
+              init_schema: bool = True) -> PgSolrApp:
+    """The WSGI app with its own connection pool (one per process)."""
+    from .schema import load_schema
+    store = Store(dsn, maxconn=maxconn, pool_timeout=pool_timeout)
+    schema = schema or load_schema()
+    if init_schema:
+        store.init_schema(schema)
+    return PgSolrApp(store, schema, docsets_max_docs, docsets_min_matches, statement_timeout,
+                     max_scan_docs)
+
+
 def create_server(dsn: str, host: str = "127.0.0.1", port: int = 8983,
                   schema: Schema | None = None, maxconn: int = 10,
                   docsets_max_docs: int | None = None,
@@ -362,12 +381,8 @@ def create_server(dsn: str, host: str = "127.0.0.1", port: int = 8983,
                   statement_timeout: float = STATEMENT_TIMEOUT,
                   pool_timeout: float = POOL_TIMEOUT,
                   max_scan_docs: int | None = MAX_SCAN_DOCS) -> PgSolrServer:
-    from .schema import load_schema
     # werkzeug's own per-request access log would duplicate ours
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    store = Store(dsn, maxconn=maxconn, pool_timeout=pool_timeout)
-    schema = schema or load_schema()
-    store.init_schema(schema)
-    app = PgSolrApp(store, schema, docsets_max_docs, docsets_min_matches, statement_timeout,
-                    max_scan_docs)
+    app = build_app(dsn, schema, maxconn, docsets_max_docs, docsets_min_matches,
+                    statement_timeout, pool_timeout, max_scan_docs)
     return PgSolrServer(app, host, port)

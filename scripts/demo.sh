@@ -10,6 +10,8 @@ DEMO_DIR="$RUN_DIR/demo"
 ini="$RUN_DIR/demo.ini"
 mkdir -p "$DEMO_DIR" "$RUN_DIR/demo-storage"
 ckan() { "$VENV/bin/ckan" -c "$ini" "$@"; }
+# PROD=1 (make serve): the production servers (scripts/serve.sh), not the simple ones
+source "$ROOT/scripts/serve.sh"
 
 "$ROOT/scripts/services.sh"
 
@@ -23,6 +25,7 @@ fi
   "ckan.storage_path=$RUN_DIR/demo-storage" "solr_url=$(search_url ckan)" >/dev/null
 
 "$ROOT/scripts/setup-db.sh" "$ini" ckan_default datastore_default
+use_version_databases ckan_default datastore_default
 # The search backend of SEARCH (pgsolr, solr or solrcloud); make stop stops
 # it only when this demo started it.
 search_start
@@ -45,7 +48,11 @@ start_bg() {
 start_bg feeds "$VENV/bin/python" -m http.server "$FEEDS_PORT" --bind 127.0.0.1 --directory "$ROOT/demo/feeds"
 start_bg gather-consumer "$VENV/bin/ckan" -c "$ini" gelsenkirchen harvest-consumer gather
 start_bg fetch-consumer "$VENV/bin/ckan" -c "$ini" gelsenkirchen harvest-consumer fetch
-start_bg web "$VENV/bin/ckan" -c "$ini" run --host 127.0.0.1 --port "$PORT" --disable-reloader
+if [ -n "${PROD:-}" ]; then
+  start_bg web "${PROD_WEB[@]}"
+else
+  start_bg web "$VENV/bin/ckan" -c "$ini" run --host 127.0.0.1 --port "$PORT" --disable-reloader
+fi
 wait_for_url "http://127.0.0.1:$PORT/api/3/action/status_show" 120 "the portal" "$DEMO_DIR/web.log"
 
 password_file="$DEMO_DIR/admin-password"
@@ -61,7 +68,8 @@ elif [ ! -f "$password_file" ]; then
   ckan user setpass admin -p "$(cat "$password_file")" >>"$DEMO_DIR/setup.log" 2>&1
   say "set a new password for the existing sysadmin admin"
 fi
-"$VENV/bin/python" "$ROOT/scripts/demo_seed.py" --ini "$ini" --portal "http://127.0.0.1:$PORT" \
+# DEMO_SEED=0 (scripts/test-upgrade.sh): the portal as its databases are
+[ "${DEMO_SEED:-1}" = 0 ] || "$VENV/bin/python" "$ROOT/scripts/demo_seed.py" --ini "$ini" --portal "http://127.0.0.1:$PORT" \
   --feeds "http://127.0.0.1:$FEEDS_PORT"
 
 cat <<TXT

@@ -39,7 +39,8 @@ DATASET = {
 
 
 def ckan_cli(ini: str, *args: str) -> str:
-    out = subprocess.run([str(ROOT / ".venv/bin/ckan"), "-c", ini, *args],
+    # the ckan of this interpreter's virtualenv (make demo CKAN=2.10 runs .venv-ckan2.10)
+    out = subprocess.run([str(pathlib.Path(sys.executable).parent / "ckan"), "-c", ini, *args],
                          check=True, capture_output=True, text=True)
     return out.stdout
 

@@ -7,8 +7,11 @@ say() { printf '==> %s\n' "$*"; }
 die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
 
 # The CKAN version (CKAN=2.10|2.11|2.12, default 2.12): its pinned stack in
-# requirements/, its own virtualenv and its own databases and pgsolr
-# database, so that versions never share state. 2.12 keeps the plain names.
+# requirements/, its own virtualenv, its own databases, pgsolr database and
+# pgsolr port, so that versions never share state. 2.12 keeps the plain names.
+# pgsolr serves the schema.xml of the CKAN in its virtualenv, and CKAN 2.10
+# and 2.11 refuse to start on a search service with 2.12's schema
+# ("SOLR schema version not supported"), hence a port per version.
 CKAN="${CKAN:-2.12}"
 case "$CKAN" in
   2.10|2.11|2.12) ;;
@@ -16,11 +19,15 @@ case "$CKAN" in
 esac
 if [ "$CKAN" = 2.12 ]; then
   VENV="${VENV:-$ROOT/.venv}"
-  DB_SUFFIX=""
+  DB_SUFFIX="${DB_SUFFIX-}"
+  VERSION_PGSOLR_PORT=8983
 else
   VENV="${VENV:-$ROOT/.venv-ckan$CKAN}"
-  DB_SUFFIX="_ckan${CKAN/./_}"
+  DB_SUFFIX="${DB_SUFFIX-_ckan${CKAN/./_}}"
+  VERSION_PGSOLR_PORT=$((8900 + ${CKAN#2.}))   # 8910, 8911
 fi
+# (scripts/test-upgrade.sh sets DB_SUFFIX: one set of databases that every
+# version in turn migrates)
 export CKAN
 
 # use_version_databases CKAN_DB DATASTORE_DB: point CKAN at this version's
@@ -41,7 +48,7 @@ REDIS_HOST="${REDIS_HOST:-127.0.0.1}"
 REDIS_PORT="${REDIS_PORT:-6379}"
 PGSOLR_DB="${PGSOLR_DB:-gelsenkirchen_pgsolr$DB_SUFFIX}"
 PGSOLR_HOST="${PGSOLR_HOST:-127.0.0.1}"
-PGSOLR_PORT="${PGSOLR_PORT:-8983}"
+PGSOLR_PORT="${PGSOLR_PORT:-$VERSION_PGSOLR_PORT}"
 # Apache Solr of scripts/solr-ctl.sh (its cloud's first node)
 SOLR_PORT="${SOLR_PORT:-8983}"
 export PGHOST PGPORT
@@ -127,6 +134,16 @@ search_env() {
     export CKAN_SOLR_URL=$url
     say "CKAN_SOLR_URL=$url (in place of $(basename "$1")'s $ini_url)"
   fi
+}
+
+# test_lock: checkouts of this project on one machine share the test
+# databases, Redis and the search port: one test run at a time, the others
+# wait here. The lock is file descriptor 9, held until the script ends
+# (search_ctl closes it for the servers it starts). Not the file of
+# conftest.py's lock: pytest inherits this one and would wait for itself.
+test_lock() {
+  exec 9>"${TMPDIR:-/tmp}/ckanext-gelsenkirchen-run-tests.lock"
+  flock -n 9 || { say "another checkout is testing; waiting for it"; flock 9; }
 }
 
 # search_start: start $SEARCH unless it answers already; SEARCH_STARTED=1

@@ -5,8 +5,8 @@
 # pgsolr (or Solr) that someone else runs is used, never replaced; "stop"
 # stops only the process this script started (pid file in .run/).
 source "$(dirname "$0")/lib.sh"
-pidfile="$RUN_DIR/pgsolr.pid"
-log="$RUN_DIR/pgsolr.log"
+pidfile="$RUN_DIR/pgsolr$DB_SUFFIX.pid"
+log="$RUN_DIR/pgsolr$DB_SUFFIX.log"
 ping="http://$PGSOLR_HOST:$PGSOLR_PORT/solr/ckan/admin/ping"
 dsn="postgresql://ckan_default@$PGHOST:$PGPORT/$PGSOLR_DB"
 
@@ -20,8 +20,10 @@ case "${1:-}" in
       exit 0
     fi
     say "starting pgsolr on $PGSOLR_HOST:$PGSOLR_PORT (log: $log)"
+    # PGSOLR_SERVE_ARGS: more options, e.g. --server gunicorn (make serve)
+    # shellcheck disable=SC2086
     nohup "$VENV/bin/pgsolr" serve --dsn "$dsn" --host "$PGSOLR_HOST" --port "$PGSOLR_PORT" \
-      >>"$log" 2>&1 </dev/null &
+      ${PGSOLR_SERVE_ARGS:-} >>"$log" 2>&1 </dev/null &
     echo $! >"$pidfile"
     wait_for_url "$ping" 30 pgsolr "$log"
     ;;

@@ -5,6 +5,9 @@
 #   scripts/setup-db.sh CONFIG.ini CKAN_DB DATASTORE_DB
 source "$(dirname "$0")/lib.sh"
 ini=${1:?config file}; ckan_db=${2:?ckan database}; datastore_db=${3:?datastore database}
+# CKAN=2.10 and 2.11 get databases of their own (ckan_test_ckan2_10, ...)
+use_version_databases "$ckan_db" "$datastore_db"
+ckan_db=$ckan_db$DB_SUFFIX; datastore_db=$datastore_db$DB_SUFFIX
 
 create_role() {  # name password
   psql_admin -tAc "SELECT 1 FROM pg_roles WHERE rolname = '$1'" | grep -q 1 \
@@ -21,6 +24,9 @@ create_db "$ckan_db" ckan_default
 create_db "$datastore_db" ckan_default
 create_db "$PGSOLR_DB" ckan_default
 
+# CKAN checks the search service's schema version when it starts: the
+# search service of this CKAN version (CKAN_SOLR_URL), not the ini's port
+search_env "$ini" "$(sed -n 's|^solr_url *=.*/solr/||p' "$ini")"
 say "migrating $ckan_db (CKAN core and plugins)"
 "$VENV/bin/ckan" -c "$ini" db upgrade >"$RUN_DIR/migrate.log" 2>&1 || { cat "$RUN_DIR/migrate.log"; die "ckan db upgrade failed"; }
 "$VENV/bin/ckan" -c "$ini" db pending-migrations --apply >>"$RUN_DIR/migrate.log" 2>&1 \

@@ -5,10 +5,13 @@
 #                                                 ckan_conformance at http://127.0.0.1:$SOLR_PORT/solr/
 #   scripts/solr-ctl.sh start|stop|status --cloud SolrCloud: ZooKeeper and two Solr nodes in one
 #                                                 JVM, collections of 2 shards x 2 replicas
+#   scripts/solr-ctl.sh node stop|start N --cloud stop or start node N (1, 2) of the running
+#                                                 cloud, the others running on (for tests)
 # Environment: SOLR_PORT (8983; the cloud's first node), SOLR_PORT2 (SOLR_PORT+1,
 # the cloud's second node), ZK_PORT (SOLR_PORT+1000), SOLR_SCHEMA (de: German
 # text analysis, the portal's default; en: CKAN's English schema), SOLR_HEAP
-# (MB per Solr node, 512), SOLR_START_TIMEOUT (seconds; 180, cloud 300).
+# (MB per Solr node, 512), SOLR_START_TIMEOUT (seconds; 180, cloud 300),
+# SOLR_NODE_TIMEOUT (seconds a node stop or start may take; 300).
 # Data, logs and pid files are under .run/solr/. "start" uses a Solr that
 # already answers on the port; "stop" stops only what this script started.
 source "$(dirname "$0")/lib.sh"
@@ -22,22 +25,30 @@ PROJECT="$ROOT/solr"
 LAUNCHER=de.gelsenkirchen.solr.Launcher
 mkdir -p "$SOLR_DIR"
 
+usage="usage: $0 build|start|stop|status [--cloud] | node stop|start N --cloud"
 cloud=0
 action=""
+node_args=()
 for arg in "$@"; do
   case "$arg" in
     --cloud) cloud=1 ;;
-    build|start|stop|status) action=$arg ;;
-    *) die "usage: $0 build|start|stop|status [--cloud]" ;;
+    build|start|stop|status) if [ "$action" = node ]; then node_args+=("$arg"); else action=$arg; fi ;;
+    node) action=node ;;
+    *) [ "$action" = node ] && node_args+=("$arg") || die "$usage" ;;
   esac
 done
-[ -n "$action" ] || die "usage: $0 build|start|stop|status [--cloud]"
+[ -n "$action" ] || die "$usage"
+if [ "$action" = node ]; then
+  [ "$cloud" = 1 ] && [ "${#node_args[@]}" = 2 ] && [[ "${node_args[0]}" =~ ^(stop|start)$ ]] \
+    && [[ "${node_args[1]}" =~ ^[0-9]+$ ]] || die "$usage"
+fi
 case "$SOLR_SCHEMA" in de|en) ;; *) die "SOLR_SCHEMA=$SOLR_SCHEMA: use de (German) or en (CKAN's English)" ;; esac
 if [ "$cloud" = 1 ]; then mode=cloud; else mode=standalone; fi
 pidfile="$SOLR_DIR/$mode.pid"
 portfile="$SOLR_DIR/$mode.port"  # the SOLR_PORT it was started with
 log="$SOLR_DIR/$mode.log"
 build_log="$SOLR_DIR/build.log"
+control_dir="$SOLR_DIR/cloud-control"  # the launcher's control channel (node stop|start)
 
 # Java 17 and Maven: installed from Debian's packages when missing (as root).
 need_java() {
@@ -158,7 +169,7 @@ start_cloud() {
   done
   heap=$((SOLR_HEAP * 2))  # two Solr nodes in one JVM
   java_cmd "$heap" cloud "$base" "$ZK_PORT" "$SOLR_PORT,$SOLR_PORT2" "$SOLR_DIR/cloud-configset" ckan \
-    "$(IFS=,; echo "${CORES[*]}")" 2 2
+    "$(IFS=,; echo "${CORES[*]}")" 2 2 "$control_dir"
   say "starting SolrCloud (ZooKeeper 127.0.0.1:$ZK_PORT, nodes on $SOLR_PORT and $SOLR_PORT2, schema $SOLR_SCHEMA; log: $log)"
   start_jvm
   local pid core; pid=$(cat "$pidfile")
@@ -167,6 +178,13 @@ start_cloud() {
       wait_for_url "http://127.0.0.1:$port/solr/$core/admin/ping" "${SOLR_START_TIMEOUT:-300}" \
         "SolrCloud collection $core on port $port" "$log" "$pid"
     done
+  done
+  # the launcher's control channel (node stop|start) opens last
+  local deadline=$((SECONDS + ${SOLR_START_TIMEOUT:-300}))
+  until grep -q '^launcher: SolrCloud ready' "$log"; do
+    [ "$SECONDS" -lt "$deadline" ] && kill -0 "$pid" 2>/dev/null \
+      || { tail -n 30 "$log" >&2; die "SolrCloud did not report ready (log: $log)"; }
+    sleep 0.2
   done
   say "SolrCloud $(solr_info "$SOLR_PORT") answers: collections ${CORES[*]} (2 shards x 2 replicas)"
   say "solr_url = http://127.0.0.1:$SOLR_PORT/solr/ckan"
@@ -186,8 +204,36 @@ stop_ours() {
   rm -f "$pidfile" "$portfile"
 }
 
+# node stop|start N: ask the launcher of our cloud, through its control
+# directory, to stop or start node N; waits for its answer
+node_ctl() {
+  ours_running || die "no SolrCloud started by this script runs (scripts/solr-ctl.sh start --cloud)"
+  local id reply deadline=$((SECONDS + ${SOLR_NODE_TIMEOUT:-300}))
+  id="$$-$RANDOM"
+  rm -f "$control_dir/reply"
+  echo "$id $1 $2" >"$control_dir/request.tmp"
+  mv "$control_dir/request.tmp" "$control_dir/request"
+  say "SolrCloud: $1 node $2"
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    if [ -f "$control_dir/reply" ]; then
+      reply=$(cat "$control_dir/reply")
+      if [ "${reply%% *}" = "$id" ]; then
+        rm -f "$control_dir/reply"
+        reply=${reply#* }
+        [ "${reply%% *}" = ok ] || die "SolrCloud: $1 node $2 failed: ${reply#* } (log: $log)"
+        say "SolrCloud: ${reply#ok }"
+        return 0
+      fi
+    fi
+    ours_running || die "SolrCloud (pid $(cat "$pidfile" 2>/dev/null)) ended (log: $log)"
+    sleep 0.2
+  done
+  die "SolrCloud did not $1 node $2 within ${SOLR_NODE_TIMEOUT:-300}s (log: $log)"
+}
+
 case "$action" in
   build) build ;;
+  node) node_ctl "${node_args[@]}" ;;
   start)
     if ours_running; then
       running_port=$(cat "$portfile" 2>/dev/null || echo "?")

@@ -8,6 +8,7 @@ inside the project is mocked.
 from __future__ import annotations
 
 import datetime
+import importlib.util
 import json
 import pathlib
 import re
@@ -24,7 +25,7 @@ from ckanext.harvest import queue as harvest_queue
 from ckanext.harvest.tests import factories as harvest_factories
 from sqlalchemy.engine import make_url
 
-from ckanext.gelsenkirchen import doctor
+from ckanext.gelsenkirchen import compat, doctor, harvest_consumers
 from ckanext.gelsenkirchen.cli import gelsenkirchen
 
 CLOSED_PORT = 1  # nothing listens on tcp/1 on a test host
@@ -48,11 +49,53 @@ def _run_doctor(cli, *args: str):
     return result
 
 
+def _purge_queues() -> None:
+    harvest_queue.purge_queues()
+    # and the "in hand" keys a consumer stopped mid-message left behind
+    conn = harvest_queue.get_connection()
+    for key in (harvest_queue.get_gather_routing_key(), harvest_queue.get_fetch_routing_key()):
+        for stale in conn.scan_iter(match=key + ":*"):
+            conn.delete(stale)
+
+
 @pytest.fixture
 def empty_harvest_queues():
-    harvest_queue.purge_queues()
+    _purge_queues()
     yield
-    harvest_queue.purge_queues()
+    _purge_queues()
+
+
+@pytest.fixture
+def queued_object():
+    """A harvest object waiting in the fetch queue for 40 minutes."""
+    minutes = 40
+    obj = harvest_factories.HarvestObjectObj(
+        guid="hotspot-1",
+        job=harvest_factories.HarvestJobObj(
+            source=harvest_factories.HarvestSourceObj(url="http://wifi.example.org/q.json",
+                                                      owner_org=factories.Organization()["id"])))
+    long_ago = datetime.datetime.utcnow() - datetime.timedelta(minutes=minutes)
+    obj.gathered = long_ago
+    obj.job.gather_finished = long_ago
+    model.Session.commit()
+    harvest_queue.get_fetch_publisher().send({"harvest_object_id": obj.id})
+    yield obj
+    # A WAITING object would be re-queued by any later `harvester run`
+    # (ckanext-harvest's resubmit_objects) in this shared test database.
+    obj.state = "ERROR"
+    model.Session.commit()
+
+
+@pytest.fixture
+def live_consumers():
+    """A heartbeat for each queue, as running consumers keep them."""
+    beats = [harvest_consumers.Heartbeat(stage, 10) for stage in harvest_consumers.STAGES]
+    for beat in beats:
+        beat.set("waiting")
+        beat.beat()
+    yield beats
+    for beat in beats:
+        beat.stop()
 
 
 def _admin(sql: str, database: str = "postgres") -> None:
@@ -80,15 +123,18 @@ def throwaway_db():
 
 
 @pytest.mark.usefixtures("with_plugins", "with_extended_cli", "plugin_db",
-                         "empty_harvest_queues")
+                         "empty_harvest_queues", "live_consumers")
 def test_all_checks_pass_on_a_healthy_installation(cli):
     result = cli.invoke(ckan, ["gelsenkirchen", "doctor"])
 
     lines = _lines(result.output)
-    assert set(lines) == {"database", "datastore", "redis", "search", "search schema",
-                          "plugin order", "harvest consumers", "harvest jobs"}, result.output
+    assert set(lines) == {"ckan", "database", "datastore", "redis", "search", "search schema",
+                          "plugin order", "harvest consumers", "harvest jobs",
+                          "harvest runs"}, result.output
     for name, line in lines.items():
         assert line.startswith("[ OK ]"), f"{name} failed:\n{result.output}"
+    # make test installs exactly the release CI tests, on each CKAN version
+    assert f"CKAN {compat.installed_ckan_version()}: supported and tested" in lines["ckan"]
     assert "no pending migrations" in lines["database"]
     assert "answers; schema version accepted" in lines["search"]
     assert "has every field the extension indexes" in lines["search schema"]
@@ -101,8 +147,8 @@ def test_json_output_lists_every_check(cli):
 
     report = json.loads(result.output)
     assert [check["name"] for check in report["checks"]] == [
-        "database", "datastore", "redis", "search", "search schema", "plugin order",
-        "harvest consumers", "harvest jobs"]
+        "ckan", "database", "datastore", "redis", "search", "search schema", "plugin order",
+        "harvest consumers", "harvest jobs", "harvest runs"]
     assert report["ok"] is all(check["ok"] for check in report["checks"])
     assert result.exit_code == (0 if report["ok"] else 1)
 
@@ -179,6 +225,15 @@ def test_search_service_without_the_spatial_fields_is_named(cli, monkeypatch, tm
     assert result.exit_code == 1
 
 
+# The plugin left one revision behind: activity, whose tables CKAN 2.11
+# moved from core's migrations into the plugin's; on CKAN 2.10 harvest.
+if (pathlib.Path(importlib.util.find_spec("ckanext.activity").origin).parent
+        / "migration").is_dir():
+    BEHIND, BEHIND_AT, BEHIND_PENDING = "activity", "71713a055d5c", "fab3bfdcf830"
+else:
+    BEHIND, BEHIND_AT, BEHIND_PENDING = "harvest", "3b4894672727", "75d650dfd519"
+
+
 @pytest.mark.usefixtures("with_plugins")
 def test_pending_migrations_are_named_with_their_revisions(cli, throwaway_db, monkeypatch):
     # sqlalchemy.url is switched inside the test only: loading and unloading
@@ -194,15 +249,15 @@ def test_pending_migrations_are_named_with_their_revisions(cli, throwaway_db, mo
         assert "migrations pending for CKAN core:" in result.detail
         assert "db upgrade" in result.fix
 
-        # Everything at head except the activity plugin, one revision behind.
+        # Everything at head except one plugin, one revision behind.
         for plugin in [""] + tk.config["ckan.plugins"]:
             if ckan_db.current_revision(plugin) is not None:
                 with ckan_db._repo_for_plugin(plugin) as repo:
                     repo.setup_migration_version_control()
                     stamp(repo.alembic_config, "head")
-        with ckan_db._repo_for_plugin("activity") as repo:
+        with ckan_db._repo_for_plugin(BEHIND) as repo:
             repo.setup_migration_version_control()
-            stamp(repo.alembic_config, "71713a055d5c")
+            stamp(repo.alembic_config, BEHIND_AT)
         # CKAN core's alembic env.py re-binds the model (init_model) when
         # stamping: undo that, as the doctor does after its own check.
         model.init_model(application_engine)
@@ -212,7 +267,7 @@ def test_pending_migrations_are_named_with_their_revisions(cli, throwaway_db, mo
     line = _lines(result.output)["database"]
     assert line.startswith(f"[FAIL] database: postgresql://ckan_default:***@127.0.0.1/"
                            f"{THROWAWAY_DB}")
-    assert "migrations pending for activity: 1 pending (fab3bfdcf830)" in line
+    assert f"migrations pending for {BEHIND}: 1 pending ({BEHIND_PENDING})" in line
     assert "CKAN core" not in line
     assert "db upgrade" in line
     assert result.exit_code == 1
@@ -221,8 +276,7 @@ def test_pending_migrations_are_named_with_their_revisions(cli, throwaway_db, mo
 
 
 @pytest.mark.ckan_config("ckanext.gelsenkirchen.doctor.stuck_job_minutes", 60)
-@pytest.mark.with_plugins("test_harvester")
-@pytest.mark.usefixtures("with_plugins", "plugin_db", "empty_harvest_queues")
+@pytest.mark.usefixtures("harvest_test_plugin", "plugin_db", "empty_harvest_queues")
 def test_harvest_job_stuck_in_running_is_listed_with_its_source(cli):
     org = factories.Organization()
     source = harvest_factories.HarvestSourceObj(title="WLAN-Hotspots Gelsenkirchen",
@@ -251,32 +305,76 @@ def test_harvest_job_stuck_in_running_is_listed_with_its_source(cli):
 
 
 @pytest.mark.ckan_config("ckanext.gelsenkirchen.doctor.queue_wait_minutes", 10)
-@pytest.mark.with_plugins("test_harvester")
-@pytest.mark.usefixtures("with_plugins", "plugin_db", "empty_harvest_queues")
+@pytest.mark.usefixtures("harvest_test_plugin", "plugin_db", "empty_harvest_queues",
+                         "queued_object")
 def test_fetch_queue_without_consumer_is_reported(cli):
-    obj = harvest_factories.HarvestObjectObj(
-        guid="hotspot-1",
-        job=harvest_factories.HarvestJobObj(
-            source=harvest_factories.HarvestSourceObj(url="http://wifi.example.org/q.json",
-                                                      owner_org=factories.Organization()["id"])))
-    long_ago = datetime.datetime.utcnow() - datetime.timedelta(minutes=40)
-    obj.gathered = long_ago
-    obj.job.gather_finished = long_ago
-    model.Session.commit()
-    harvest_queue.get_fetch_publisher().send({"harvest_object_id": obj.id})
+    result = _run_doctor(cli)
 
+    line = _lines(result.output)["harvest consumers"]
+    assert line.startswith("[FAIL] harvest consumers: no live gather consumer (no heartbeat in "
+                           "Redis); no live fetch consumer (no heartbeat in Redis), 1 message(s) "
+                           "waiting")
+    ini = tk.config["__file__"]
+    assert f"start `ckan -c {ini} gelsenkirchen harvest-consumer gather`" in line
+    assert f"start `ckan -c {ini} gelsenkirchen harvest-consumer fetch`" in line
+    assert result.exit_code == 1
+
+
+@pytest.mark.ckan_config("ckanext.gelsenkirchen.doctor.queue_wait_minutes", 10)
+@pytest.mark.usefixtures("harvest_test_plugin", "plugin_db", "empty_harvest_queues")
+def test_a_dead_gather_consumer_is_named_beside_a_live_fetch_consumer(cli):
+    fetch = harvest_consumers.Heartbeat("fetch", 10)
+    fetch.set("waiting")
+    fetch.beat()
     try:
         result = _run_doctor(cli)
     finally:
-        # A WAITING object would be re-queued by any later `harvester run`
-        # (ckanext-harvest's resubmit_objects) in this shared test database.
-        obj.state = "ERROR"
-        model.Session.commit()
+        fetch.stop()
 
     line = _lines(result.output)["harvest consumers"]
-    assert line.startswith("[FAIL] harvest consumers: 1 message(s) waiting in the fetch queue, "
-                           "oldest queued 40 min ago (limit 10 min)")
-    assert "gelsenkirchen harvest-consumer fetch` running?" in line
+    assert line.startswith("[FAIL] harvest consumers: no live gather consumer")
+    assert "fetch: 1 live consumer(s) (pid " in line
+    assert "harvest-consumer gather`" in line and "harvest-consumer fetch`" not in line
+    assert result.exit_code == 1
+
+
+@pytest.mark.ckan_config("ckanext.gelsenkirchen.doctor.queue_wait_minutes", 10)
+@pytest.mark.usefixtures("harvest_test_plugin", "plugin_db", "empty_harvest_queues",
+                         "live_consumers", "queued_object")
+def test_messages_waiting_while_the_consumers_are_busy_are_reported(cli):
+    result = _run_doctor(cli)
+
+    line = _lines(result.output)["harvest consumers"]
+    assert line.startswith("[FAIL] harvest consumers: fetch queue: 1 message(s) waiting, the "
+                           "oldest 40 min (limit 10 min), none taken since; its consumers are "
+                           "busy or hung: pid ")
+    assert result.exit_code == 1
+
+
+@pytest.mark.usefixtures("harvest_test_plugin", "plugin_db", "empty_harvest_queues")
+def test_a_source_whose_last_run_errored_is_named_with_the_fix(cli):
+    from ckanext.harvest.model import HarvestGatherError
+
+    org = factories.Organization()
+    source = harvest_factories.HarvestSourceObj(title="WLAN-Hotspots Stadt",
+                                                url="http://wifi.example.org/hotspots.csv",
+                                                owner_org=org["id"])
+    job = harvest_factories.HarvestJobObj(source=source)
+    job.status = "Finished"
+    job.finished = datetime.datetime.utcnow()
+    HarvestGatherError(message="The source could not be harvested: HTTP 503", job=job).save()
+    model.Session.commit()
+
+    result = _run_doctor(cli)
+
+    line = _lines(result.output)["harvest runs"]
+    name = model.Package.get(source.id).name
+    assert "other harvesters: 1 of 1 source(s) whose last run errored: " in line
+    assert line.startswith("[FAIL] harvest runs: ")
+    assert (f"'WLAN-Hotspots Stadt' ({name}): last run {job.id} ended with "
+            "errors: The source could not be harvested: HTTP 503") in line
+    assert f"harvester run-test {name}" in line
+    assert f"/harvest/{name}/job/{job.id}" in line
     assert result.exit_code == 1
 
 

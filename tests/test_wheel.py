@@ -10,6 +10,7 @@ prove nothing more about this package and cost a minute.
 """
 from __future__ import annotations
 
+import importlib.util
 import pathlib
 import shutil
 import subprocess
@@ -67,7 +68,11 @@ def wheel_venv(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
         if (ROOT / name).is_file():
             (source / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, source / name)
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+    # setuptools >= 77 reads pyproject.toml's licence expression with
+    # packaging >= 24.2 (packaging.licenses); CKAN 2.10 and 2.11 pin packaging
+    # 24.1, so there pip builds in an isolated environment of its own.
+    isolation = ["--no-build-isolation"] if importlib.util.find_spec("packaging.licenses") else []
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", *isolation,
                     "--disable-pip-version-check", "-q", "-w", str(tmp), str(source)],
                    check=True, capture_output=True, cwd=tmp)
     wheel = next(tmp.glob("ckanext_gelsenkirchen-*.whl"))

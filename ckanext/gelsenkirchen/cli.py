@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from typing import Any
 
 import click
 
@@ -24,10 +26,14 @@ def doctor(ctx: click.Context, as_json: bool) -> None:
     """
     from ckanext.gelsenkirchen import doctor as checks
 
-    results = checks.run_all()
+    _report(ctx, checks.run_all(), "checks", as_json)
+
+
+def _report(ctx: click.Context, results: Sequence[Any], key: str, as_json: bool) -> None:
+    """Print one line per result (or JSON) and exit 1 unless all are ok."""
     ok = all(result.ok for result in results)
     if as_json:
-        click.echo(json.dumps({"ok": ok, "checks": [r.as_dict() for r in results]},
+        click.echo(json.dumps({"ok": ok, key: [r.as_dict() for r in results]},
                               indent=2, ensure_ascii=False))
     else:
         for result in results:
@@ -48,3 +54,46 @@ def harvest_consumer(stage: str) -> None:
     from ckanext.gelsenkirchen.harvest_consumers import run_consumer
 
     run_consumer(stage)
+
+
+@gelsenkirchen.command(short_help="Check that every harvested dataset's parts agree.")
+@click.argument("source", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.pass_context
+def verify(ctx: click.Context, source: str | None, as_json: bool) -> None:
+    """Compare, for every harvested dataset (or that of harvest SOURCE, a
+    name or id), the DataStore rows, the derived fields, the GeoJSON/CSV
+    files and the search index entry with the published harvest object.
+
+    Prints one line per dataset and exits with status 1 when any disagrees
+    (docs/operations.md says what to do).
+    """
+    from ckanext.gelsenkirchen import verify as checks
+
+    findings = checks.run(source)
+    if not findings and not as_json:
+        click.echo("no harvest source of this extension's harvesters")
+    _report(ctx, findings, "datasets", as_json)
+@gelsenkirchen.command("harvest-preview",
+                       short_help="Dry-run a harvest source: what a run would publish.")
+@click.argument("source")
+@click.option("--config", "config_text", help="A source configuration (JSON) to try instead "
+              "of the source's own.")
+@click.option("--json", "as_json", is_flag=True, help="Print the preview as JSON.")
+@click.pass_context
+def harvest_preview(ctx: click.Context, source: str, config_text: str | None,
+                    as_json: bool) -> None:
+    """Download and parse SOURCE (name or id) as a run would, and print what
+    it would publish; writes nothing. Exit status 1 when the run would fail
+    or the deletion guard would stop it (docs/harvesters.md, Preview)."""
+    from ckanext.gelsenkirchen.harvesters import preview
+
+    try:
+        result = preview.preview_by_name(source, config_text)
+    except ValueError as error:  # unknown source, or not one of these harvesters
+        raise click.ClickException(str(error)) from None
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(result.text())
+    ctx.exit(0 if result.error is None and not result.guard else 1)

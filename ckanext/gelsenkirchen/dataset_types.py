@@ -76,6 +76,35 @@ def provenance_fields() -> list[dict[str, Any]]:
             if f["field_name"].startswith(PROVENANCE_PREFIX)]
 
 
+#: Presets of the fields that say which dataset it is and who owns it: the
+#: URL name (identity) and the organization with the visibility
+#: (ownership, visibility: scheming's organization snippet holds both).
+IDENTITY_PRESETS = frozenset({"dataset_slug", "dataset_organization"})
+#: Form snippets of fields an editor cannot set: shown read-only (derived or
+#: maintained by a harvester) or not in the form at all (null).
+READONLY_SNIPPETS = frozenset({"gelsenkirchen_readonly.html", None})
+HARVESTER_VALIDATOR = "gelsenkirchen_harvester_field"
+
+
+def editable_fields(dataset_type: str) -> list[str]:
+    """The fields of ``dataset_type`` an editor maintains in the dataset
+    form and that say nothing about which dataset it is, who owns it, who
+    sees it or what it is made of: not the identity, organization and
+    visibility (:data:`IDENTITY_PRESETS`), not read-only, derived or
+    harvester-maintained fields, not the figures the type adds to the
+    general dataset (its harvester derives them). CKAN's own keys (``id``,
+    ``type``, ``private``, ``state``, ``groups``, ``resources``,
+    ``extras``, ...) are no fields of the schema, so never editable here.
+    The harvesters allow exactly these in a source's ``dataset_defaults``.
+    """
+    derived = {f["field_name"] for f in type_fields(dataset_type)}
+    return [f["field_name"] for f in schema(dataset_type)["dataset_fields"]
+            if f.get("preset") not in IDENTITY_PRESETS
+            and f.get("form_snippet", "") not in READONLY_SNIPPETS
+            and HARVESTER_VALIDATOR not in str(f.get("validators") or "").split()
+            and f["field_name"] not in derived]
+
+
 #: validator -> kind of value (how RDF and the harvesters write it)
 _KINDS = {
     "gelsenkirchen_count": "int", "gelsenkirchen_percentage": "decimal",

@@ -27,6 +27,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from ckanext.gelsenkirchen import compat
+from ckanext.gelsenkirchen.harvesters.runs import check_runs, own_source_types
+
 # The plugin line the README recommends. The harvester plugins of this
 # extension go right after ``gelsenkirchen``; they are listed when their
 # entry points are installed (a checkout without the package metadata, e.g.
@@ -142,6 +145,18 @@ def _utcnow() -> datetime.datetime:
 
 def _minutes(delta: datetime.timedelta) -> int:
     return int(delta.total_seconds() // 60)
+
+
+# --------------------------------------------------------------------------- 0. CKAN
+
+
+def check_ckan_version(version: str | None = None) -> CheckResult:
+    """The installed CKAN (or ``version``) is one the extension supports, and
+    whether it is exactly the release CI tests (compat.TESTED_RELEASES)."""
+    support = compat.ckan_support(version)
+    tested = ", ".join(compat.TESTED_RELEASES.values())
+    return CheckResult("ckan", support.supported, support.describe(),
+                       "" if support.supported else f"install CKAN {tested}")
 
 
 # --------------------------------------------------------------------------- 1. database
@@ -288,7 +303,8 @@ def check_datastore(plugins: Iterable[str] | str | None = None) -> CheckResult:
             row = conn.execute(sa.text(
                 "SELECT current_user, has_schema_privilege('public', 'CREATE'), "
                 "(SELECT rolsuper FROM pg_roles WHERE rolname = current_user)")).one()
-            conn.rollback()
+            # (closing the connection ends its transaction: SQLAlchemy 1.4 of
+            # CKAN 2.10/2.11 has no Connection.rollback outside a begin())
     except Exception as exc:
         return CheckResult(name, False, f"read URL {_safe_url(read_url)} cannot connect: "
                            f"{_short(exc)}",
@@ -365,17 +381,20 @@ def check_search() -> CheckResult:
     if not url:
         return CheckResult(name, False, "solr_url is not set", start)
     try:
-        make_connection().search(q="*:*", rows=0)
+        with compat.search_url_of_config():
+            make_connection().search(q="*:*", rows=0)
     except Exception as exc:
         return CheckResult(name, False, f"cannot reach the search service at {_safe_url(url)}: "
                            f"{_short(exc)}", start)
     kind = _search_server_kind(url)
     try:
-        accepted = check_solr_schema_version()
+        with compat.search_url_of_config():
+            accepted = check_solr_schema_version()
     except SearchError as exc:
         return CheckResult(name, False, f"{kind} at {_safe_url(url)}: {exc}",
-                           "load the CKAN 2.12 schema into the core (pgsolr: re-create the core; "
-                           "Solr: ckan/config/solr/schema.xml)")
+                           f"load the schema of this CKAN ({compat.solr_schema_name()}) into the "
+                           "core (pgsolr: run it with this CKAN installed; Solr: "
+                           "ckan/config/solr/schema.xml or `pgsolr configset`)")
     except Exception as exc:
         return CheckResult(name, False, f"{kind} at {_safe_url(url)}: cannot read the schema: "
                            f"{_short(exc)}", "check the search service log")
@@ -422,7 +441,7 @@ def missing_index_fields(schema_xml: str) -> dict[str, list[str]]:
     schema = Schema(schema_xml)
     needs: list[tuple[str, list[str], Callable[[Field], bool]]] = [
         ("ckanext-spatial's bbox search (float fields of pgsolr/schema-addition.xml)",
-         addition_field_names(), numeric),
+         addition_field_names("float"), numeric),
         ("the facets (multi-valued string fields vocab_*)",
          [f for f in FACET_FIELDS if f.startswith("vocab_")], facet),
         ("the schema's own fields (text fields extras_*)", ["extras_contact_name"], text),
@@ -565,26 +584,29 @@ def _queue_state(conn: redis.Redis, label: str, routing_key: str, message_key: s
                        min(taken) if taken else None)
 
 
-def _blocked_clients(conn: redis.Redis) -> int | None:
+def _consumer_note(beat: dict[str, Any], now: datetime.datetime) -> str:
+    since = ""
     try:
-        db = conn.connection_pool.connection_kwargs.get("db", 0)
-        return sum(1 for client in conn.client_list()
-                   if "b" in client.get("flags", "") and client.get("cmd") == "blpop"
-                   and str(client.get("db")) == str(db))
-    except redis.RedisError:  # CLIENT LIST may be forbidden by ACLs
-        return None
+        moment = datetime.datetime.fromisoformat(str(beat.get("since")))
+        since = f" for {_minutes(now - moment.replace(tzinfo=None))} min"
+    except ValueError:
+        pass
+    state = str(beat.get("state") or "?")
+    if state == "busy" and beat.get("message"):
+        state = f"busy with {beat['message']}"
+    return f"pid {beat.get('pid')}@{beat.get('host')} {state}{since}"
 
 
-def check_harvest_consumers(plugins: Iterable[str] | str | None = None) -> CheckResult:
-    """Messages in the harvest gather/fetch queues are being taken by consumers.
+def check_harvest_consumers(plugins: Iterable[str] | str | None = None) -> CheckResult:  # noqa: C901 - one rule per queue state
+    """Each harvest queue has a live consumer, and its messages are taken.
 
-    ckanext-harvest's Redis consumers BLPOP messages from the lists
-    ``ckanext-harvest:<site_id>:harvest_job_id`` (gather) and ``...:harvest_object_id``
-    (fetch) and keep a key ``<list>:<id>`` with the time they took a message
-    until they finish it. An idle consumer takes a message the moment it
-    arrives, so a message that waits longer than
-    ``ckanext.gelsenkirchen.doctor.queue_wait_minutes`` means no consumer is
-    running for that queue, or all of them have been busy that long.
+    Every ``ckan gelsenkirchen harvest-consumer`` keeps a heartbeat key per
+    queue and process in Redis (harvest_consumers.py), refreshed every
+    ``ckanext.gelsenkirchen.harvest.consumer_heartbeat_seconds`` and expiring
+    after three of them. A queue without a heartbeat has no live consumer.
+    A queue whose oldest message waits longer than
+    ``ckanext.gelsenkirchen.doctor.queue_wait_minutes`` while no consumer
+    took one in that time has consumers that are all busy or hung.
     """
     name = "harvest consumers"
     if "harvest" not in _plugins(plugins):
@@ -597,6 +619,8 @@ def check_harvest_consumers(plugins: Iterable[str] | str | None = None) -> Check
     from ckan import model
     from ckanext.harvest import queue
     from ckanext.harvest.model import HarvestJob, HarvestObject
+
+    from ckanext.gelsenkirchen import harvest_consumers
 
     limit = tk.config.get("ckanext.gelsenkirchen.doctor.queue_wait_minutes")
     limit = 15 if limit is None else int(limit)
@@ -625,7 +649,8 @@ def check_harvest_consumers(plugins: Iterable[str] | str | None = None) -> Check
             _queue_state(conn, "fetch", queue.get_fetch_routing_key(), "harvest_object_id",
                          object_queued_at),
         ]
-        blocked = _blocked_clients(conn)
+        live = {stage: harvest_consumers.live_consumers(conn, stage)
+                for stage in harvest_consumers.STAGES}
         where = conn.connection_pool.connection_kwargs
         location = (f"redis://{where.get('host', 'localhost')}:{where.get('port', 6379)}/"
                     f"{where.get('db', 0)}")
@@ -635,37 +660,35 @@ def check_harvest_consumers(plugins: Iterable[str] | str | None = None) -> Check
                            "start Redis (systemctl start redis-server) or fix ckan.redis.url / "
                            "ckan.harvest.mq.*")
 
-    problems, notes = [], []
+    problems, notes, fixes = [], [], []
+    now = _utcnow()
     for state in states:
         consumer = f"ckan -c {ini} gelsenkirchen harvest-consumer {state.label}"
-        busy = ""
-        if state.in_progress:
-            busy = f"; {state.in_progress} in progress"
-            if state.last_taken_age is not None:
-                busy += f", last taken {_minutes(state.last_taken_age)} min ago"
-        if not state.waiting:
-            notes.append(f"{state.label} queue empty{busy}")
+        beats = live[state.label]
+        if not beats:
+            problems.append(f"no live {state.label} consumer (no heartbeat in Redis)"
+                            + (f", {state.waiting} message(s) waiting" if state.waiting else ""))
+            fixes.append(f"start `{consumer}` (systemd: systemctl start "
+                         f"ckan-harvest@{state.label}; docs/operations.md)")
             continue
+        who = ", ".join(_consumer_note(b, now) for b in beats)
+        queued = (f"{state.waiting} waiting" if state.waiting else "queue empty")
         age = state.oldest_age
         recently_taken = (state.last_taken_age is not None
                           and state.last_taken_age < datetime.timedelta(minutes=limit))
-        if age is not None and age > datetime.timedelta(minutes=limit) and not recently_taken:
-            how = (f"oldest queued {_minutes(age)} min ago" if state.age_source == "database"
-                   else f"list untouched for {_minutes(age)} min")
-            problems.append(
-                f"{state.waiting} message(s) waiting in the {state.label} queue, {how} "
-                f"(limit {limit} min), none taken since{busy}: is `{consumer}` running?")
-        else:
-            shown = f"{_minutes(age)} min" if age is not None else "unknown age"
-            notes.append(f"{state.label} queue: {state.waiting} waiting (oldest {shown}){busy}")
-    if blocked is not None:
-        notes.append(f"{blocked} Redis client(s) idle in BLPOP (consumers or job workers)")
+        if (state.waiting and age is not None and age > datetime.timedelta(minutes=limit)
+                and not recently_taken):
+            problems.append(f"{state.label} queue: {state.waiting} message(s) waiting, the oldest "
+                            f"{_minutes(age)} min (limit {limit} min), none taken since; its "
+                            f"consumers are busy or hung: {who}")
+            fixes.append(f"read the log of `{consumer}`; restart it if it hangs (a hung "
+                         "consumer's message is put back when it restarts only after "
+                         f"`ckan -c {ini} harvester job-abort` of its job)")
+            continue
+        notes.append(f"{state.label}: {len(beats)} live consumer(s) ({who}), {queued}")
     if problems:
-        return CheckResult(name, False, "; ".join(problems + notes),
-                           "start the consumers (supervisor: ckan_gather_consumer / "
-                           "ckan_fetch_consumer) or, if they run, check their logs")
-    return CheckResult(name, True, f"{location}: " + "; ".join(notes)
-                       + " (with empty queues the doctor cannot tell whether consumers run)")
+        return CheckResult(name, False, "; ".join(problems + notes), "; ".join(fixes))
+    return CheckResult(name, True, f"{location}: " + "; ".join(notes))
 
 
 # --------------------------------------------------------------------------- 7. stuck jobs
@@ -714,10 +737,103 @@ def check_stuck_harvest_jobs(plugins: Iterable[str] | str | None = None,
     return CheckResult(name, True, f"no job Running for longer than {minutes} min")
 
 
+# --------------------------------------------------------------------------- 8. last runs
+
+
+def _last_run_errors(job: Any) -> list[str]:
+    """The error messages of a finished job: gather errors, then those of
+    its errored harvest objects."""
+    from ckan import model
+    from ckanext.harvest.model import HarvestGatherError, HarvestObject, HarvestObjectError
+
+    messages = [e.message for e in model.Session.query(HarvestGatherError)
+                .filter(HarvestGatherError.harvest_job_id == job.id)
+                .order_by(HarvestGatherError.created)]
+    errored = (model.Session.query(HarvestObject)
+               .filter(HarvestObject.harvest_job_id == job.id,
+                       sa.or_(HarvestObject.state == "ERROR",
+                              HarvestObject.report_status == "errored")).all())
+    for obj in errored:
+        found = [e.message for e in model.Session.query(HarvestObjectError)
+                 .filter(HarvestObjectError.harvest_object_id == obj.id,
+                         HarvestObjectError.stage != "Fetch")
+                 .order_by(HarvestObjectError.created)]
+        messages += found or [f"harvest object {obj.id} ended in state {obj.state}"]
+    return messages
+
+
+def check_harvest_runs(plugins: Iterable[str] | str | None = None) -> CheckResult:
+    """The last run of every active source: those of this extension's
+    harvesters in words, published with skipped rows being a warning
+    (``harvesters/runs.py``); those of other harvesters by their errors."""
+    own = check_runs(plugins)
+    if own.skipped:
+        return own
+    other = check_last_harvest_runs(plugins, exclude=own_source_types())
+    if other.detail.startswith("no source of other"):
+        return own
+    return CheckResult(own.name, own.ok and other.ok,
+                       f"{own.detail}; other harvesters: {other.detail}",
+                       "; ".join(f for f in (own.fix, other.fix) if f))
+
+
+def check_last_harvest_runs(plugins: Iterable[str] | str | None = None,
+                            exclude: set[str] | frozenset[str] = frozenset()) -> CheckResult:
+    """The last finished run of every active harvest source (of a type not
+    in ``exclude``) ended without errors."""
+    name = "harvest runs"
+    if "harvest" not in _plugins(plugins):
+        return CheckResult(name, True, "harvest plugin not enabled", skipped=True)
+    from ckan import model
+    from ckanext.harvest.model import HarvestJob, HarvestSource
+
+    ini = _ini()
+    site = (tk.config.get("ckan.site_url") or "").rstrip("/")
+    failed, count = [], 0
+    try:
+        for source in (model.Session.query(HarvestSource)
+                       .filter(HarvestSource.active == True,  # noqa: E712
+                               HarvestSource.type.notin_(sorted(exclude)))
+                       .order_by(HarvestSource.created)):
+            count += 1
+            job = (model.Session.query(HarvestJob)
+                   .filter(HarvestJob.source_id == source.id, HarvestJob.status == "Finished")
+                   .order_by(sa.func.coalesce(HarvestJob.finished, HarvestJob.created).desc())
+                   .first())
+            if job is None:
+                continue
+            errors = _last_run_errors(job)
+            if errors:
+                dataset = model.Package.get(source.id)
+                failed.append((dataset.name if dataset else source.id, source, job, errors))
+        model.Session.rollback()
+    except Exception as exc:
+        model.Session.rollback()
+        return CheckResult(name, False, f"cannot read harvest jobs: {_short(exc)}",
+                           f"ckan -c {ini} db upgrade")
+    if not count:
+        return CheckResult(name, True, "no source of other harvesters")
+    if not failed:
+        return CheckResult(name, True, f"the last run of each of {count} active source(s) "
+                           "ended without errors (or has not run yet)")
+    details = []
+    for source_name, source, job, errors in failed:
+        first = errors[0] if len(errors[0]) <= 300 else errors[0][:297] + "..."
+        more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+        details.append(f"'{source.title or source_name}' ({source_name}): last run {job.id} "
+                       f"ended with errors: {first}{more}")
+    fixes = "; ".join(f"read {site}/harvest/{source_name}/job/{job.id}, fix the source or its "
+                      f"configuration, then `ckan -c {ini} harvester run-test {source_name}` or "
+                      "wait for the next scheduled run" for source_name, _, job, _ in failed)
+    return CheckResult(name, False, f"{len(failed)} of {count} source(s) whose last run "
+                       "errored: " + "; ".join(details), fixes)
+
+
 # --------------------------------------------------------------------------- all
 
 
 CHECKS: list[tuple[str, Callable[[], CheckResult]]] = [
+    ("ckan", check_ckan_version),
     ("database", check_database),
     ("datastore", check_datastore),
     ("redis", check_redis),
@@ -726,6 +842,9 @@ CHECKS: list[tuple[str, Callable[[], CheckResult]]] = [
     ("plugin order", check_plugin_order),
     ("harvest consumers", check_harvest_consumers),
     ("harvest jobs", check_stuck_harvest_jobs),
+    # the last run of each source: this extension's sources in words
+    # (harvesters/runs.py, with the run history), other harvesters' by errors
+    ("harvest runs", check_harvest_runs),
 ]
 
 

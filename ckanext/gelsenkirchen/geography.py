@@ -329,8 +329,10 @@ def parse_bbox(value: Any) -> tuple[float, float, float, float]:
         raise ValueError("a bbox needs four numbers: minlon,minlat,maxlon,maxlat")
     try:
         minx, miny, maxx, maxy = (float(p) for p in parts)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: a 400-digit integer
         raise ValueError("a bbox needs four numbers: minlon,minlat,maxlon,maxlat") from None
+    if not all(math.isfinite(v) for v in (minx, miny, maxx, maxy)):
+        raise ValueError("a bbox needs four finite numbers: minlon,minlat,maxlon,maxlat")
     if not (minx < maxx and miny < maxy):
         raise ValueError("a bbox needs minlon < maxlon and minlat < maxlat")
     return (minx, miny, maxx, maxy)

@@ -13,6 +13,7 @@ import ckan.plugins as p
 import ckan.plugins.toolkit as tk
 from ckan.lib.plugins import DefaultTranslation
 
+from ckanext.gelsenkirchen import http_cache
 from ckanext.gelsenkirchen.logic import search as schema_search
 
 LICENSES_FILE = pathlib.Path(__file__).parent / "data" / "licenses-dcat-ap-de.json"
@@ -30,6 +31,8 @@ class GelsenkirchenPlugin(p.SingletonPlugin, DefaultTranslation):
     # dataset schemas: search index fields and facets (logic/search.py)
     p.implements(p.IPackageController, inherit=True)
     p.implements(p.IFacets, inherit=True)
+    # Cache-Control for front proxies (http_cache.py)
+    p.implements(p.IMiddleware, inherit=True)
 
     # IConfigurer
     def update_config(self, config_: tk.CKANConfig) -> None:
@@ -43,6 +46,10 @@ class GelsenkirchenPlugin(p.SingletonPlugin, DefaultTranslation):
         if tk.asbool(config_.get("ckanext.gelsenkirchen.theme.enabled", True)):
             tk.add_template_directory(config_, "templates/theme")
         tk.add_resource("assets", "gelsenkirchen")
+
+    # IMiddleware
+    def make_middleware(self, app: Any, config: tk.CKANConfig) -> Any:
+        return http_cache.register(app)
 
     # IPackageController
     def before_dataset_index(self, pkg_dict: dict[str, Any]) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """Pages of the portal theme: Impressum, Datenschutz, Barrierefreiheit; and
-a 404 for RDF formats ckanext-dcat's endpoints do not serve.
+a 404 for RDF formats ckanext-dcat's endpoints do not serve; the operator
+page of a harvest source (operator_views.py).
 
 Their text comes from config options (Markdown, see
 ``config_declaration.yaml``); an unset option shows a placeholder that says
@@ -9,6 +10,9 @@ from __future__ import annotations
 
 import ckan.plugins.toolkit as tk
 from flask import Blueprint, request
+
+# the operator page of a harvest source, collected from here with the others
+from ckanext.gelsenkirchen.operator_views import operator  # noqa: F401
 
 legal = Blueprint("gelsenkirchen_legal", __name__)
 

@@ -15,13 +15,14 @@ import threading
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import ROOT, screenshot
+from .conftest import ROOT, run_axe, screenshot
 
 SOURCES = ("wlan-hotspots-stadt", "breitband-stadtteile")
 
 
-@pytest.fixture(scope="module")
-def harvested(live_server, portal) -> dict:
+def _harvest_demo(live_server, portal, names: tuple[str, ...]) -> dict:
+    """Create the demo's sources ``names`` in the portal's organization and
+    harvest each once; returns their datasets by source name."""
     handler = functools.partial(http.server.SimpleHTTPRequestHandler,
                                 directory=str(ROOT / "demo/feeds"))
     feeds = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -31,7 +32,7 @@ def harvested(live_server, portal) -> dict:
         sources = {s["name"]: s for s in json.loads(
             (ROOT / "demo/sources.json").read_text(encoding="utf-8"))}
         datasets = {}
-        for name in SOURCES:
+        for name in names:
             source = {**sources[name], "owner_org": portal["org"]["id"],
                       "url": f"http://127.0.0.1:{feeds.server_address[1]}/{sources[name]['url']}"}
             try:
@@ -48,6 +49,11 @@ def harvested(live_server, portal) -> dict:
         return datasets
     finally:
         feeds.shutdown()
+
+
+@pytest.fixture(scope="module")
+def harvested(live_server, portal) -> dict:
+    return _harvest_demo(live_server, portal, SOURCES)
 
 
 def test_harvested_hotspots_page(page, live_server, harvested):
@@ -84,3 +90,49 @@ def test_home_figures_come_from_the_harvested_datasets(page, live_server, harves
     assert float(re.sub(r"[^\d,]", "", gigabit).replace(",", ".")) == pytest.approx(
         float(broadband["households_1gbit_share"]), abs=0.05)
     screenshot(page, "harvested-home")
+
+
+# ---------------------------------------------------------------- the operator's page
+
+
+@pytest.fixture(scope="module")
+def freifunk(live_server, portal, harvested) -> dict:
+    """The demo's Freifunk source: two nodes without a location are skipped."""
+    return _harvest_demo(live_server, portal, ("freifunk-knoten",))["freifunk-knoten"]
+
+
+@pytest.mark.parametrize("lang,state", [("de", "veröffentlicht mit Warnungen"),
+                                        ("en", "published with warnings")])
+def test_operator_page_of_a_source_is_accessible(page, live_server, freifunk, lang, state):
+    page.set_extra_http_headers({"Authorization": live_server.token})  # the sysadmin
+    prefix = "" if lang == "de" else "/en"
+    response = page.goto(f"{live_server.url}{prefix}/harvest/freifunk-knoten/runs",
+                         wait_until="networkidle")
+    assert response.status == 200
+    expect(page.locator(".gk-op-state")).to_contain_text(state)
+    expect(page.locator(".gk-op-skipped tbody tr")).to_have_count(2)
+    expect(page.locator("svg[role=img]")).to_be_visible()
+    screenshot(page, f"operator-source-page-{lang}")
+    result = run_axe(page, f"operator source page ({lang})")
+    serious = [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
+    assert not serious, [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+                         for v in serious]
+
+
+def test_operator_page_is_refused_to_visitors(page, live_server, freifunk):
+    response = page.goto(f"{live_server.url}/harvest/freifunk-knoten/runs")
+    assert response.status == 403
+
+
+def test_operator_preview_page_is_accessible(page, live_server, freifunk):
+    """The preview form of the operator page; the demo feed server is gone
+    by now, so the preview says why a run would fail."""
+    page.set_extra_http_headers({"Authorization": live_server.token})
+    page.goto(f"{live_server.url}/harvest/freifunk-knoten/runs", wait_until="networkidle")
+    page.get_by_role("button", name="Vorschau").click()
+    expect(page.locator(".gk-preview-result")).to_contain_text("Ein Lauf würde fehlschlagen")
+    screenshot(page, "operator-preview-de")
+    result = run_axe(page, "operator preview page")
+    serious = [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
+    assert not serious, [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+                         for v in serious]

@@ -20,6 +20,8 @@ from ckanext.harvest.model import HarvestJob, HarvestObject, HarvestSource
 from ckanext.harvest.tests import factories as harvest_factories
 from ckanext.harvest.tests.lib import run_harvest_job
 
+from ckanext.gelsenkirchen import compat
+
 
 def create_source(source_type: str, url: str, config: dict[str, Any] | None = None, *,
                   name: str, title: str, **kwargs: Any) -> dict[str, Any]:
@@ -62,7 +64,7 @@ def rows_of(dataset: dict[str, Any], sort: str) -> list[dict[str, Any]]:
     result = tk.get_action("datastore_search")({"ignore_auth": True},
                                                {"resource_id": data["id"], "limit": 1000,
                                                 "sort": sort})
-    return result["records"]
+    return compat.datastore_records(result)
 
 
 def field(dataset: dict[str, Any], name: str) -> Any:

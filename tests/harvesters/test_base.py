@@ -6,15 +6,20 @@ import json
 
 from ckanext.gelsenkirchen.harvesters.base import drop_check
 from ckanext.gelsenkirchen.harvesters.exports import rows_to_csv, rows_to_geojson
+from ckanext.gelsenkirchen.logic.messages import render
 
 
 def test_deletion_guard():
     published = {str(i) for i in range(10)}
     assert drop_check(published, published - {"0", "1", "2"}, 0.3) == (False, "")
-    blocked, message = drop_check(published, {"0", "1", "x"}, 0.3)
+    blocked, stopped = drop_check(published, {"0", "1", "x"}, 0.3)
+    message = render(stopped, "en")
     assert blocked and "drop 8 of 10 published rows (80%" in message and "1 of them new" in message
     assert drop_check(None, set(), 0.3)[0] is True
     assert drop_check(None, {"a"}, 0.3) == (False, "")
+    assert render(stopped, "de") == ("der Stand würde 8 von 10 veröffentlichten Zeilen entfernen "
+                                      "(80 %, mehr als die erlaubten 30 %); er hat 3 Zeilen, "
+                                      "1 davon neu")
 
 
 def test_csv_download_neutralises_formulas():

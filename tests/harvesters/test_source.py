@@ -2,6 +2,8 @@
 harvesters ask of a source. Pure: no database, no network."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from ckanext.gelsenkirchen.harvesters import broadband, wifi
@@ -183,6 +185,32 @@ def test_crs84_is_wgs84_and_unknown_names_are_errors():
         crs.normalize_crs("EPSG:999999")
 
 
+@pytest.mark.parametrize("name", [
+    "+proj=longlat +nadgrids=/dev/zero", "+init=epsg:25832", "proj=utm +zone=32",
+    '{"type": "GeographicCRS"}', 'GEOGCRS["x",PARAMETERFILE["g","/etc/passwd"]]',
+    "[" * 40 + "]" * 40, "EPSG:" + "9" * 5000, ["EPSG:25832"], {"name": "EPSG:25832"},
+])
+def test_crs_names_that_are_not_codes_or_wkt_are_refused_before_proj_reads_them(name):
+    """Issue 12, finding 7: PROJ strings made PROJ read files (ProjError
+    escaped the parser); every refusal is a ValueError with a short message."""
+    with pytest.raises(ValueError) as error:
+        crs.transformer_to_wgs84(name)
+    assert len(str(error.value)) < 400
+
+
+@pytest.mark.parametrize("reference", [[1], "x", {"wkid": "abc"}, {"wkid": 10**30},
+                                       {"wkid": True}])
+def test_an_unreadable_esri_spatial_reference_is_a_parse_error(reference):
+    with pytest.raises(ParseError, match="spatialReference"):
+        esri.to_feature_collection({"features": [], "spatialReference": reference})
+
+
+@pytest.mark.parametrize("value", [10**400, "1e999", "-1e999", float("inf")])
+def test_numbers_beyond_a_floats_range_are_not_numbers(value):
+    with pytest.raises(ValueError):
+        parse_number(value, "point")
+
+
 # ---------------------------------------------------------------- identity
 
 def test_a_feature_falls_back_to_its_own_id():
@@ -228,3 +256,47 @@ def test_wfs_exception_xml_is_parsed_safely():
             b"<x>&b;</x>")
     with pytest.raises(ParseError, match="could not be read safely"):
         paging.check_wfs_exception(bomb)
+
+
+@pytest.mark.parametrize("ring", [[[], [1, 2], [3, 4], [5, 6]],
+                                  [[10**400, 1], [1, 2], [3, 4.5], [10**400, 1]]])
+def test_an_unreadable_esri_ring_is_a_skipped_row_not_an_exception(ring):
+    """Found by make fuzz-parsers: a ring point [] raised ValueError (not
+    enough values to unpack), a 400-digit coordinate OverflowError, out of
+    the ArcGIS reader."""
+    doc = esri.to_feature_collection({"features": [
+        {"attributes": {"area_id": "a", "down_fn_hh_alle_50": 5}, "geometry": {"rings": [ring]}},
+        {"attributes": {"area_id": "b", "down_fn_hh_alle_50": 5},
+         "geometry": {"rings": [[[0, 0], [0, 1], [1, 1], [0, 0]]]}},
+    ]})
+    result = broadband.readers.collect_pages([doc], broadband.options.parse_options(
+        {"reference_date": "2025-06"}))
+    assert [r.area_id for r in result.records] == ["b"]
+    skipped, = result.skipped
+    assert skipped.feature_id == "a" and "unreadable esri geometry" in skipped.reason
+
+
+@pytest.mark.parametrize("links", [True, 21761, 1.5, "next", [{"rel": "next", "href": 5}],
+                                   [{"rel": "next", "href": "https://x/p2", "type": 7}]])
+def test_ogc_links_that_are_not_a_list_of_link_objects_end_the_paging(links):
+    """Found by make fuzz-parsers: "links": true raised TypeError out of the
+    OGC API pager."""
+    docs, calls = pages_of("ogcapi", "https://x/collections/c/items", lambda url: {
+        "type": "FeatureCollection", "features": [], "links": links}, paging.PagingOptions())
+    assert len(docs) == 1 and len(calls) == 1
+
+
+def test_a_csv_of_delimiters_only_is_a_parse_error():
+    """Found by make fuzz-parsers: StopIteration escaped read_csv."""
+    with pytest.raises(ParseError, match="no header row"):
+        read_csv(b";;\r\n\r\n;")
+
+
+@pytest.mark.parametrize("bbox", [[10**400, 51, 7.2, 51.6], "1e999,51,7.2,51.6",
+                                  [float("nan"), 51, 7.2, 51.6]])
+def test_a_bbox_beyond_a_floats_range_is_refused_naming_the_key(bbox):
+    """Found by make fuzz-parsers: OverflowError escaped the configuration
+    check of "bbox"."""
+    from ckanext.gelsenkirchen.harvesters.config import ConfigError
+    with pytest.raises(ConfigError, match='"bbox": a bbox needs four'):
+        wifi.harvester.WifiHotspotHarvester().load_config(json.dumps({"bbox": bbox}))

@@ -5,7 +5,7 @@ import ckan.plugins.toolkit as tk
 import pytest
 
 from ckanext.gelsenkirchen import helpers as h
-from ckanext.gelsenkirchen.helpers import broadband_page, home, resources
+from ckanext.gelsenkirchen.helpers import broadband_page, resources
 
 WIFI_ROWS = [
     {"id": "1", "name": "Rathaus Buer", "address": "Goldbergstraße 12", "postcode": "45894",
@@ -108,5 +108,6 @@ def test_map_config_defaults_to_basemap_de():
 
 @pytest.mark.usefixtures("with_plugins", "clean_db", "clean_index", "request_context")
 def test_key_figures_absent_without_harvested_datasets():
-    home._cache.clear()
+    from ckanext.gelsenkirchen import page_cache
+    page_cache.cache.clear()
     assert h.gelsenkirchen_key_figures() == []

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from pgsolr.dates import parse_date_math, solr_format
 from pgsolr.query import min_should_match, parse_local_params
 from pgsolr.schema import load_schema
@@ -17,6 +19,31 @@ def test_date_math() -> None:
     assert solr_format(parse_date_math("NOW+1YEAR/DAY", NOW)) == "2025-02-28T00:00:00Z"
     assert solr_format(parse_date_math("2024-01-31T00:00:00Z+1MONTH")) == "2024-02-29T00:00:00Z"
     assert solr_format(parse_date_math("NOW/MONTH-1HOUR", NOW)) == "2024-01-31T23:00:00Z"
+
+
+# Answered by Apache Solr 9.10.1 for a date field of a document (the same
+# parser reads dates in queries): pgsolr accepts and refuses the same.
+SOLR_ACCEPTS = {"2019-10-10T01:15:00Z": "2019-10-10T01:15:00Z",
+                "2019-10-10T01:15:00.123456Z": "2019-10-10T01:15:00.123Z",
+                "2019-10-10T01:15:00.1Z": "2019-10-10T01:15:00.100Z",
+                "2019-10-10T01:15:00Z+1DAY": "2019-10-11T01:15:00Z"}
+SOLR_REFUSES = ["2019-10-10T01:15:00+00:00", "2019-10-10T01:15:00+0000",
+                "2019-10-10T01:15:00+02:00", "2019-10-10", "2019-10-10T01:15:00",
+                "2019-10-10T01:15Z", "2019-10-10 01:15:00Z", "2019-10-10t01:15:00z",
+                " 2019-10-10T01:15:00Z", "2019-10-10T01:15:60Z", "2019-02-30T00:00:00Z"]
+
+
+@pytest.mark.parametrize("value", SOLR_ACCEPTS)
+def test_dates_that_solr_accepts(value: str) -> None:
+    assert solr_format(parse_date_math(value)) == SOLR_ACCEPTS[value]
+
+
+@pytest.mark.parametrize("value", SOLR_REFUSES)
+def test_dates_that_solr_refuses(value: str) -> None:
+    from pgsolr.errors import SolrError
+
+    with pytest.raises(SolrError, match="Invalid Date"):
+        parse_date_math(value)
 
 
 def test_min_should_match() -> None:

@@ -48,12 +48,13 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ckan.types import Context
+import ckan.plugins as p
+from ckan.types import ChainedAction, Context
 from ckanext.harvest.harvesters.base import HarvesterBase
 
 from ckanext.gelsenkirchen import geography
+from ckanext.gelsenkirchen.harvesters import authority, exports, locking, publishing
 from ckanext.gelsenkirchen.harvesters import config as config_rules
-from ckanext.gelsenkirchen.harvesters import exports, publishing
 from ckanext.gelsenkirchen.harvesters import http as safe_http
 from ckanext.gelsenkirchen.harvesters.config import (
     BASE_CONFIG_KEYS,
@@ -61,8 +62,10 @@ from ckanext.gelsenkirchen.harvesters.config import (
     ConfigError,
     ConfigKey,
 )
-from ckanext.gelsenkirchen.harvesters.report import Report
+from ckanext.gelsenkirchen.harvesters.report import Report, row_changes
 from ckanext.gelsenkirchen.harvesters.source import ParseError, formats, paging
+from ckanext.gelsenkirchen.harvesters.source.limits import ParseLimits
+from ckanext.gelsenkirchen.logic.messages import N_, Message, message, render
 
 if TYPE_CHECKING:
     from ckanext.harvest.model import HarvestJob, HarvestObject, HarvestSource
@@ -73,6 +76,27 @@ log = logging.getLogger(__name__)
 BASE_VERSION = "1"
 MAX_REPORTED_ROWS = 200
 JSON_ACCEPT = "application/geo+json, application/json;q=0.9, */*;q=0.5"
+
+# The job-level messages, English msgids of the catalogue. ckanext-harvest
+# stores gather and object errors as plain text (shown on its pages and in
+# the log in English); the operator page reads them back into msgid and
+# parameters with messages.parse() to show them in the reader's language.
+CONFIG_INVALID = N_("Invalid source configuration: {error}")
+SOURCE_UNREACHABLE = N_("The source could not be harvested: {error}. "
+                        "The published dataset was not changed.")
+SOURCE_UNREADABLE = N_("The source could not be read: {error}. "
+                       "The published dataset was not changed.")
+GATHER_MESSAGES = (CONFIG_INVALID, SOURCE_UNREACHABLE, SOURCE_UNREADABLE)
+SNAPSHOT_UNREADABLE = N_("The harvested snapshot could not be read")
+IMPORT_FAILED = N_("Import failed: {error}")
+PUBLISH_FAILED = N_("Publishing failed: {error}. The published dataset was left as it was.")
+GUARD_STOPPED = N_("Deletion guard: {reason}. The snapshot was NOT published; the dataset "
+                   "keeps its {published} rows. If the drop is intended, release it on the "
+                   "source's operator page or set \"accept_drop\": true in the source "
+                   "configuration, and run the harvest again.")
+OBJECT_MESSAGES = (SNAPSHOT_UNREADABLE, IMPORT_FAILED, PUBLISH_FAILED, GUARD_STOPPED)
+#: how many ids (and names) of the rows a stopped run would remove the report keeps
+MAX_GUARD_IDS = 500
 
 
 @dataclasses.dataclass
@@ -121,29 +145,54 @@ class ParseContext:
     city_bbox: tuple[float, float, float, float] = geography.CITY_BBOX
     boundaries: geography.Boundaries = dataclasses.field(default_factory=geography.Boundaries)
     source_name: str = ""  # the harvest source's name, for provenance columns
+    #: the work parsing may cause (site configuration, not the source's)
+    limits: ParseLimits = dataclasses.field(default_factory=ParseLimits)
 
 
 def drop_check(published_ids: set[str] | None, new_ids: set[str],
-               max_share: float) -> tuple[bool, str]:
-    """The deletion guard. Returns (blocked, message)."""
+               max_share: float) -> tuple[bool, Message]:
+    """The deletion guard. Returns (blocked, message); "" when not blocked."""
     if not new_ids:
-        return True, (f"the snapshot is empty (0 valid rows; {len(published_ids or ())} "
-                      "published)")
+        return True, message(N_("the snapshot is empty (0 valid rows; {published} published)"),
+                             published=len(published_ids or ()))
     if not published_ids:
         return False, ""
     dropped = len(published_ids - new_ids)
     share = dropped / len(published_ids)
     if share > max_share:
-        return True, (f"the snapshot would drop {dropped} of {len(published_ids)} published rows "
-                      f"({share:.0%}, more than the allowed {max_share:.0%}); it has "
-                      f"{len(new_ids)} rows, {len(new_ids - published_ids)} of them new")
+        return True, message(
+            N_("the snapshot would drop {dropped} of {published} published rows ({share}%, "
+               "more than the allowed {allowed}%); it has {rows} rows, {new} of them new"),
+            dropped=dropped, published=len(published_ids), share=round(share * 100),
+            allowed=round(max_share * 100), rows=len(new_ids), new=len(new_ids - published_ids))
     return False, ""
+
+
+def guard_detail(published_rows: Sequence[dict[str, Any]], published_ids: set[str] | None,
+                 new_ids: set[str], keys: Any) -> dict[str, Any]:
+    """What a stopped run would remove: count, share and the first
+    :data:`MAX_GUARD_IDS` ids with their names (``keys`` maps rows to
+    guard keys, the harvester's :meth:`SnapshotHarvester.guard_keys`)."""
+    published = published_ids or set()
+    removed = sorted(published - new_ids)
+    names: dict[str, str] = {}
+    for row in published_rows:
+        for key in keys([row]):
+            if key in published and key not in new_ids and key not in names:
+                names[key] = str(row.get("name") or row.get("area_name") or "")
+    return {"published": len(published), "rows": len(new_ids), "removed_count": len(removed),
+            "share": round(100 * len(removed) / len(published)) if published else 100,
+            "removed": [{"id": key, "name": names.get(key, "")}
+                        for key in removed[:MAX_GUARD_IDS]]}
 
 
 # ---------------------------------------------------------------- harvester
 
 class SnapshotHarvester(HarvesterBase):
     """Base class; see the module docstring. Not a plugin by itself."""
+
+    # saving a source of this harvester checks what it may write (authority.py)
+    p.implements(p.IActions)
 
     dataset_type = "dataset"
     version = "1"
@@ -168,7 +217,8 @@ class SnapshotHarvester(HarvesterBase):
     def config_keys(self) -> dict[str, ConfigKey]:
         """The keys of a source configuration: the base's, the source
         toolkit's and the harvester's :attr:`own_config_keys`."""
-        return {**BASE_CONFIG_KEYS, **SOURCE_CONFIG_KEYS, **self.own_config_keys}
+        return {**BASE_CONFIG_KEYS, **SOURCE_CONFIG_KEYS, **self.own_config_keys,
+                "dataset_defaults": config_rules.dataset_defaults_key(self.dataset_type)}
 
     def check_config(self, cfg: dict[str, Any]) -> None:
         """Cross-key checks of a subclass; raise ConfigError naming the key."""
@@ -216,6 +266,13 @@ class SnapshotHarvester(HarvesterBase):
         if publishing fails); default: the previous snapshot's rows. A
         harvester that keeps history across runs reads its DataStore table."""
         return self._rows_of(previous)
+
+    def rows_to_publish(self, snapshot_rows: list[dict[str, Any]],
+                        published_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The table a snapshot gives, given the table published now;
+        default: the snapshot's rows (``ckan gelsenkirchen verify`` compares
+        the DataStore table with this)."""
+        return snapshot_rows
 
     def guard_keys(self, rows: Sequence[dict[str, Any]]) -> set[str]:
         """The keys the deletion guard compares; default: the primary key."""
@@ -266,6 +323,20 @@ class SnapshotHarvester(HarvesterBase):
         self.load_config(config)
         return config
 
+    def source_config(self, source: HarvestSource) -> dict[str, Any]:
+        """The configuration of ``source`` as it is now, checked again as
+        when it was saved (authority.py: also against the database), for a
+        run: a configuration saved before a rule existed, or written
+        straight into the database, is refused the same way."""
+        cfg = self.load_config(source.config)
+        authority.check_targets(cfg, source.id, publishing.owner_org(source))
+        return cfg
+
+    # -- IActions ---------------------------------------------------------------
+
+    def get_actions(self) -> dict[str, ChainedAction]:
+        return authority.source_actions(self)
+
     # -- IHarvester ------------------------------------------------------------
 
     def get_original_url(self, harvest_object_id: str) -> str | None:
@@ -273,15 +344,51 @@ class SnapshotHarvester(HarvesterBase):
         obj = HarvestObject.get(harvest_object_id)
         return obj.source.url if obj else None
 
+    # Each stage ends what it did not expect (a bug, a fault) as a job or
+    # object error rather than an exception, which would end the consumer.
+
     def gather_stage(self, harvest_job: HarvestJob) -> list[str] | None:
+        try:
+            return self._gather(harvest_job)
+        except Exception as error:  # noqa: BLE001
+            self._save_gather_error(_unexpected(error, "gathering", harvest_job.id), harvest_job)
+            return None
+
+    def fetch_stage(self, harvest_object: HarvestObject) -> bool | str:
+        try:
+            return self._fetch(harvest_object)
+        except Exception as error:  # noqa: BLE001
+            self._save_object_error(_unexpected(error, "fetching", harvest_object.id),
+                                    harvest_object, "Fetch")
+            return False
+
+    def import_stage(self, harvest_object: HarvestObject) -> bool | str:
+        """The import under the source's lock (locking.py): one run per
+        source publishes at a time."""
+        if self._extras(harvest_object).get("status") == "unchanged":
+            return "unchanged"
+        source = harvest_object.source
+        try:
+            with locking.source_lock(source.id, publishing.source_name(source)):
+                return self._import(harvest_object)
+        except locking.SourceBusy as busy:
+            _rollback()
+            message = (f"Not published: {busy}. The published dataset was not changed; the "
+                       "next run publishes the source.")
+        except Exception as error:  # noqa: BLE001
+            message = _unexpected(error, "importing", harvest_object.id)
+        self._save_object_error(message, harvest_object, "Import")
+        return False
+
+    def _gather(self, harvest_job: HarvestJob) -> list[str] | None:
         from ckanext.harvest.model import HarvestObject, HarvestObjectExtra
 
         source = harvest_job.source
         started = time.monotonic()
         try:
-            cfg = self.load_config(source.config)
+            cfg = self.source_config(source)
         except ConfigError as error:
-            self._save_gather_error(f"Invalid source configuration: {error}", harvest_job)
+            self._save_gather_error(CONFIG_INVALID.format(error=error), harvest_job)
             return None
         previous = self._current_object(source.id)
         prev_extras = self._extras(previous) if previous else {}
@@ -291,8 +398,7 @@ class SnapshotHarvester(HarvesterBase):
         try:
             download = self.download(source.url, cfg, limits, conditional)
         except (safe_http.FetchError, ParseError) as error:
-            self._save_gather_error(f"The source could not be harvested: {error}. "
-                                    "The published dataset was not changed.", harvest_job)
+            self._save_gather_error(SOURCE_UNREACHABLE.format(error=error), harvest_job)
             return None
         guid = self._guid(source)
         if download.not_modified and alive:
@@ -308,8 +414,13 @@ class SnapshotHarvester(HarvesterBase):
         try:
             snapshot = self.parse(download, cfg, self._parse_context(cfg, source))
         except ParseError as error:
-            self._save_gather_error(f"The source could not be read: {error}. "
-                                    "The published dataset was not changed.", harvest_job)
+            self._save_gather_error(SOURCE_UNREADABLE.format(error=error), harvest_job)
+            return None
+        except Exception:  # noqa: BLE001 - a programming error: logged, the consumer lives on
+            log.exception("Parsing the source of harvest job %s failed", harvest_job.id)
+            self._save_gather_error("The source could not be read because of an internal "
+                                    "error (logged for the site administrators). The "
+                                    "published dataset was not changed.", harvest_job)
             return None
         snapshot.meta.setdefault("format", download.fmt)
         snapshot.meta.setdefault("resource_format", formats.resource_format(download.fmt))
@@ -325,7 +436,7 @@ class SnapshotHarvester(HarvesterBase):
         obj.save()
         return [obj.id]
 
-    def fetch_stage(self, harvest_object: HarvestObject) -> bool | str:
+    def _fetch(self, harvest_object: HarvestObject) -> bool | str:
         from ckan import model
         from ckanext.harvest.model import HarvestObjectError
 
@@ -335,7 +446,7 @@ class SnapshotHarvester(HarvesterBase):
         try:
             snapshot = Snapshot.from_json(harvest_object.content)
         except (TypeError, ValueError, KeyError):
-            self._save_object_error("The harvested snapshot could not be read", harvest_object, "Fetch")
+            self._save_object_error(SNAPSHOT_UNREADABLE, harvest_object, "Fetch")
             return False
         report = snapshot.report
         errors = [HarvestObjectError(message=s.message(), object=harvest_object, stage="Fetch",
@@ -347,26 +458,28 @@ class SnapshotHarvester(HarvesterBase):
                         "(the full list is in the harvest object's 'report' extra)",
                 object=harvest_object, stage="Fetch"))
         errors += [HarvestObjectError(message=f"Warning: {w}", object=harvest_object, stage="Fetch")
-                   for w in report.warnings]
+                   for w in report.warning_texts("en")]
         if errors:
             model.Session.add_all(errors)
             model.Session.commit()
         return True
 
-    def import_stage(self, harvest_object: HarvestObject) -> bool | str:
+    def _import(self, harvest_object: HarvestObject) -> bool | str:
         from ckan import model
 
-        extras = self._extras(harvest_object)
-        if extras.get("status") == "unchanged":
-            return "unchanged"
         source = harvest_object.source
         try:
-            cfg = self.load_config(source.config)
+            cfg = self.source_config(source)
             snapshot = Snapshot.from_json(harvest_object.content)
         except (ConfigError, TypeError, ValueError, KeyError) as error:
-            self._save_object_error(f"Import failed: {error}", harvest_object, "Import")
+            self._save_object_error(IMPORT_FAILED.format(error=error), harvest_object, "Import")
             return False
         previous = self._current_object(source.id, exclude=harvest_object.id)
+        if _newer(previous, harvest_object):
+            # another run of this source published a later snapshot meanwhile
+            log.info("Harvest object %s of source %s not published: the snapshot gathered at %s "
+                     "is already published", harvest_object.id, source.id, previous.gathered)
+            return "unchanged"
         previous_rows = self.published_rows(source, previous)
         published_ids = (self.guard_keys(previous_rows)
                          if previous and self._package_alive(previous.package_id) else None)
@@ -376,26 +489,27 @@ class SnapshotHarvester(HarvesterBase):
         if max_share is None:
             max_share = float(tk.config.get("ckanext.gelsenkirchen.harvest.max_drop_share", 0.3))
         blocked, reason = drop_check(published_ids, new_ids, max_share)
+        changes = row_changes(previous_rows, snapshot.rows, self.guard_keys)
         accepted = bool(cfg.get("accept_drop"))
         if blocked and not accepted:
-            self._save_object_error(
-                f"Deletion guard: {reason}. The snapshot was NOT published; the dataset keeps its "
-                f"{len(published_ids or ())} rows. If the drop is intended, set \"accept_drop\": true "
-                "in the source configuration and run the harvest again.",
+            self._save_object_error(GUARD_STOPPED.format(
+                reason=render(reason, "en"), published=len(published_ids or ())),
                 harvest_object, "Import")
             self._set_extra(harvest_object, "report", json.dumps(
-                {**snapshot.report.to_dict(), "guard": reason}, ensure_ascii=False))
+                {**snapshot.report.to_dict(), "guard": reason, "changes": changes,
+                 "guard_detail": guard_detail(previous_rows, published_ids, new_ids,
+                                              self.guard_keys)}, ensure_ascii=False))
             return False
         if blocked:
-            snapshot.report.warn(f"accept_drop: published although {reason}")
+            snapshot.report.warn(N_("accept_drop: published although {reason}"), reason=reason)
         started = time.monotonic()
         try:
             package_id = self.publish(harvest_object, source, cfg, snapshot, previous_rows)
         except Exception as error:  # noqa: BLE001 - any failure must end as a job error
             log.exception("Publishing harvest object %s failed", harvest_object.id)
             model.Session.rollback()
-            self._save_object_error(f"Publishing failed: {_describe(error)}. The published dataset "
-                                    "was left as it was.", harvest_object, "Import")
+            self._save_object_error(PUBLISH_FAILED.format(error=_describe(error)),
+                                    harvest_object, "Import")
             return False
         snapshot.meta.setdefault("timings", {})["publish_s"] = round(time.monotonic() - started, 3)
         from ckanext.harvest.model import HarvestObject
@@ -408,7 +522,8 @@ class SnapshotHarvester(HarvesterBase):
         harvest_object.current = True
         harvest_object.add()
         self._set_extra(harvest_object, "report", json.dumps(
-            {**snapshot.report.to_dict(), "timings": snapshot.meta.get("timings")},
+            {**snapshot.report.to_dict(), "timings": snapshot.meta.get("timings"),
+             "changes": changes},
             ensure_ascii=False), commit=False)
         model.Session.commit()
         if accepted:
@@ -423,9 +538,12 @@ class SnapshotHarvester(HarvesterBase):
         return f"gelsenkirchen-harvest:{source.id}"
 
     def _parse_context(self, cfg: dict[str, Any], source: HarvestSource) -> ParseContext:
+        import ckan.plugins.toolkit as tk
+
         return ParseContext(city_bbox=geography.accepted_area(cfg.get("bbox")),
                             boundaries=geography.boundaries(),
-                            source_name=publishing.source_name(source))
+                            source_name=publishing.source_name(source),
+                            limits=ParseLimits.from_config(tk.config))
 
     def _current_object(self, source_id: str, exclude: str | None = None) -> Any:
         from ckan import model
@@ -504,6 +622,29 @@ def update_source_config(source_id: str, config: str, context: Context) -> None:
                                             "frequency", "owner_org") if shown.get(key) is not None}
     data["config"] = config
     tk.get_action("harvest_source_update")(Context(**context), data)
+
+
+def _newer(previous: HarvestObject | None, harvest_object: HarvestObject) -> bool:
+    """``previous`` (the published object) was gathered after ``harvest_object``."""
+    return bool(previous is not None and previous.gathered and harvest_object.gathered
+                and previous.gathered > harvest_object.gathered)
+
+
+def _unexpected(error: Exception, doing: str, what: str) -> str:
+    """Log ``error`` with its traceback, roll back, and say it for the report."""
+    log.error("Unexpected error while %s %s", doing, what, exc_info=error)
+    _rollback()
+    return (f"Unexpected error while {doing}: {_describe(error)} (the traceback is in the log). "
+            "The published dataset was not changed.")
+
+
+def _rollback() -> None:
+    from ckan import model
+
+    try:
+        model.Session.rollback()
+    except Exception:  # noqa: BLE001 - a lost connection: the next statement reconnects
+        model.Session.remove()
 
 
 def _describe(error: Exception) -> str:

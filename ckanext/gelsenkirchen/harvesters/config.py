@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from ckanext.gelsenkirchen import geography
+from ckanext.gelsenkirchen import dataset_types, geography
 from ckanext.gelsenkirchen.harvesters.source import crs as source_crs
 from ckanext.gelsenkirchen.harvesters.source.numbers import DECIMAL_RULES
 from ckanext.gelsenkirchen.harvesters.source.text import DELIMITERS
@@ -115,6 +115,55 @@ def check_dataset_name(key: str, value: Any) -> None:
         raise ConfigError(f'"{key}" must be 2-100 lowercase letters, digits, "-" or "_"')
 
 
+#: Dataset fields a source sets with keys of its own, not with dataset_defaults.
+OWN_KEY_FIELDS = {"title": "dataset_title", "notes": "dataset_notes"}
+
+
+def check_dataset_defaults(dataset_type: str) -> Check:
+    """The check of ``dataset_defaults`` for a harvester of ``dataset_type``:
+    only the fields an editor maintains in that type's form
+    (:func:`ckanext.gelsenkirchen.dataset_types.editable_fields`), each a
+    text, a number or a list of texts. Identity, ownership, visibility,
+    state and structure (``id``, ``name``, ``type``, ``owner_org``,
+    ``private``, ``state``, ``groups``, ``resources``, ...) are refused, since
+    the harvester writes the dataset as the site user (harvesters/authority.py)."""
+    def check(key: str, value: Any) -> None:
+        allowed = dataset_types.editable_fields(dataset_type)
+        for field, default in value.items():
+            if field in OWN_KEY_FIELDS:
+                raise ConfigError(f'"{key}.{field}": set it with "{OWN_KEY_FIELDS[field]}"')
+            if field not in allowed:
+                raise ConfigError(
+                    f'"{key}.{field}" cannot be set by a harvest source; identity, '
+                    "organization, visibility, state and resources belong to the harvester. "
+                    f'Allowed: {", ".join(f for f in allowed if f not in OWN_KEY_FIELDS)}')
+            if not _plain_value(default):
+                raise ConfigError(f'"{key}.{field}" must be a text, a number or a list of texts')
+    return check
+
+
+def _plain_value(value: Any) -> bool:
+    if isinstance(value, list):
+        return all(isinstance(item, str) for item in value)
+    return isinstance(value, str | int | float) and not isinstance(value, bool)
+
+
+def dataset_defaults(cfg: Mapping[str, Any], dataset_type: str) -> dict[str, Any]:
+    """The checked ``dataset_defaults`` of a configuration (ConfigError
+    naming the key otherwise): checked once more where they are merged into
+    the dataset, whatever was checked before."""
+    value = cfg.get("dataset_defaults") or {}
+    dataset_defaults_key(dataset_type).validate("dataset_defaults", value)
+    return dict(value)
+
+
+def dataset_defaults_key(dataset_type: str) -> ConfigKey:
+    """The key ``dataset_defaults`` of a harvester of ``dataset_type``."""
+    return ConfigKey((dict,), "further dataset fields set on every run, only fields editors "
+                              "maintain (e.g. license_id, contact_email)",
+                     check_dataset_defaults(dataset_type))
+
+
 def check_crs(key: str, value: Any) -> None:
     try:
         source_crs.normalize_crs(value)
@@ -151,8 +200,7 @@ BASE_CONFIG_KEYS: dict[str, ConfigKey] = {
     "dataset_name": ConfigKey((str,), "URL name of the published dataset", check_dataset_name),
     "dataset_title": ConfigKey((str,), "title of the published dataset (default: source title)"),
     "dataset_notes": ConfigKey((str,), "description of the published dataset"),
-    "dataset_defaults": ConfigKey((dict,), "further dataset fields set on every run "
-                                           "(e.g. license_id, tags)"),
+    "dataset_defaults": dataset_defaults_key(dataset_types.DATASET),
     "bbox": ConfigKey((list, str), "accepted area minlon,minlat,maxlon,maxlat "
                                    "(default: the city's)", check_bbox),
 }

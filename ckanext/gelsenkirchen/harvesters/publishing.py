@@ -24,7 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 from ckan.types import Context
 
-from ckanext.gelsenkirchen.harvesters import datastore
+from ckanext.gelsenkirchen.harvesters import datastore, files
+from ckanext.gelsenkirchen.harvesters.config import dataset_defaults
+from ckanext.gelsenkirchen.logic.messages import N_
 
 if TYPE_CHECKING:
     from ckanext.harvest.model import HarvestObject, HarvestSource
@@ -61,7 +63,12 @@ def owner_org(source: HarvestSource) -> str | None:
 
 def stable_ids(source: HarvestSource) -> dict[str, str]:
     """Dataset and resource ids derived from the source id: stable across runs."""
-    return {role: str(uuid.uuid5(NAMESPACE, f"{source.id}:{role}")) for role in ROLES}
+    return stable_ids_of(source.id)
+
+
+def stable_ids_of(source_id: str) -> dict[str, str]:
+    """The ids of :func:`stable_ids` of the source with id ``source_id``."""
+    return {role: str(uuid.uuid5(NAMESPACE, f"{source_id}:{role}")) for role in ROLES}
 
 
 def scheming_schema(dataset_type: str) -> dict[str, Any] | None:
@@ -160,8 +167,8 @@ def free_name(harvester: SnapshotHarvester, wanted: str | None, dataset_id: str,
     if taken is None or taken.id == dataset_id:
         return wanted
     name = harvester._ensure_name_is_unique(wanted) or harvester._gen_new_name(title)
-    report.warn(f'the dataset name "{wanted}" is taken (by a dataset or a harvest '
-                f'source); the dataset is named "{name}"')
+    report.warn(N_('the dataset name "{wanted}" is taken (by a dataset or a harvest '
+                   'source); the dataset is named "{name}"'), wanted=wanted, name=name)
     return name
 
 
@@ -188,7 +195,7 @@ def publish(harvester: SnapshotHarvester, harvest_object: HarvestObject, source:
     content_hash = harvester._extras(harvest_object).get("content_hash", "")
     fields = fit_to_schema(harvester.dataset_type, harvester.dataset_fields(snapshot, cfg)
                            | provenance(source, content_hash))
-    defaults = dict(cfg.get("dataset_defaults") or {})
+    defaults = dataset_defaults(cfg, harvester.dataset_type)
     initial = harvester.creation_defaults(source, cfg)
     title = cfg.get("dataset_title") or source.title or source.url
     managed = managed_resources(harvester.resource_titles, source, ids, snapshot)
@@ -207,6 +214,9 @@ def publish(harvester: SnapshotHarvester, harvest_object: HarvestObject, source:
         existing = tk.get_action("package_patch")(
             Context(**context), {"id": existing["id"], "state": "active"})
     timings = snapshot.meta.setdefault("timings", {})
+    # CKAN writes the files in place before it commits the dataset update:
+    # keep the current ones to put back if the update fails
+    kept = files.keep(ids[role] for role in ("geojson", "csv"))
     # The DataStore first: one transaction, so a failure keeps the old rows.
     mark = time.monotonic()
     datastore.ensure_table(ids["data"], harvester.datastore_fields, harvester.primary_key, context)
@@ -227,16 +237,18 @@ def publish(harvester: SnapshotHarvester, harvest_object: HarvestObject, source:
             pkg["name"] = free_name(harvester, cfg["dataset_name"], ids["dataset"], title,
                                     snapshot.report)
         others = [r for r in existing.get("resources", []) if r["id"] not in ids.values()]
-        files = harvester.export_files(snapshot, columns)
+        exported = harvester.export_files(snapshot, columns)
         resources = []
         for role in ("data", "geojson", "csv", "source"):
             res = dict(managed[role])
-            if role in files:
+            if role in exported:
                 res["upload"] = FileStorage(
-                    stream=io.BytesIO(files[role]),
+                    stream=io.BytesIO(exported[role]),
                     filename=f"{harvester.file_basename}.{role}",
                     content_type="application/geo+json" if role == "geojson" else "text/csv")
-                res["size"] = len(files[role])
+                res["size"] = len(exported[role])
+                res["hash"] = files.checksum(exported[role])
+                res["hash_algorithm"] = files.HASH_ALGORITHM
             resources.append(res)
         pkg["resources"] = resources + others
         timings["files_s"] = round(time.monotonic() - mark, 3)
@@ -244,14 +256,32 @@ def publish(harvester: SnapshotHarvester, harvest_object: HarvestObject, source:
         tk.get_action("package_update")(Context(**context), pkg)
         timings["package_update_s"] = round(time.monotonic() - mark, 3)
     except Exception:
-        # keep the table and the dataset in step: put the old rows back
+        # keep the table, the files, the dataset and its index entry in step:
+        # put the old rows and files back, index the dataset as it is stored
         try:
             datastore.replace_rows(ids["data"], harvester.datastore_fields, previous_rows)
         except Exception:  # noqa: BLE001
             log.exception("Could not restore the previous DataStore rows")
+        files.put_back(kept)
+        reindex(ids["dataset"])
         raise
     ensure_views(ids["data"], context)
     return ids["dataset"]
+
+
+def reindex(dataset_id: str) -> None:
+    """Index the dataset as the database has it (after a failed update whose
+    index write may have gone through). Best effort: a failure is logged."""
+    from ckan import model
+    from ckan.lib import search
+
+    try:
+        model.Session.rollback()
+        if model.Package.get(dataset_id) is not None:
+            search.rebuild(dataset_id)
+    except Exception:  # noqa: BLE001 - e.g. the search service is down: it kept the old entry
+        log.warning("Could not re-index dataset %s after the failed update", dataset_id,
+                    exc_info=True)
 
 
 def ensure_views(resource_id: str, context: Context) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import ckan.plugins.toolkit as tk
 
-from ckanext.gelsenkirchen import dataset_types
+from ckanext.gelsenkirchen import dataset_types, page_cache
 from ckanext.gelsenkirchen.helpers import resources
 from ckanext.gelsenkirchen.helpers.formatting import (
     gelsenkirchen_format_date,
@@ -54,7 +54,14 @@ def _bb_columns(columns: list[str], rows: list[dict]) -> dict:
 
 
 def gelsenkirchen_broadband_page(pkg: dict, indicator: str = "") -> dict:
-    """Latest figures per Stadtteil, trend chart and links of a broadband-coverage page."""
+    """Latest figures per Stadtteil, trend chart and links of a broadband-coverage
+    page (derived once per version of the dataset and indicator: page_cache.py)."""
+    indicator = indicator if indicator in BROADBAND_INDICATORS else ""
+    return page_cache.for_dataset("broadband-coverage", pkg,
+                                  lambda: _broadband_data(pkg, indicator), indicator)
+
+
+def _broadband_data(pkg: dict, indicator: str) -> dict:
     resource = resources.datastore_resource(pkg)
     out: dict[str, Any] = {"resource": resource, "rows": [], "indicators": [], "indicator": None,
                            "latest": None, "trend": {}, "trend_chart": None,

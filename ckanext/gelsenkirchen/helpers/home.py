@@ -1,16 +1,14 @@
 """The home page: key figures from the newest harvested datasets, the
-newest datasets and the theme list (cached: ``home.cache_seconds``)."""
+newest datasets and the theme list (page_cache.py)."""
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
 import ckan.plugins.toolkit as tk
 
-from ckanext.gelsenkirchen import dataset_types
+from ckanext.gelsenkirchen import dataset_types, page_cache
 from ckanext.gelsenkirchen.helpers.formatting import number
 from ckanext.gelsenkirchen.logic import search
 from ckanext.gelsenkirchen.logic.messages import current_lang
@@ -30,23 +28,10 @@ _BB_SHARE_50_FIELDS = ("households_50mbit_share",)
 _BB_SCHOOLS_FIBRE_FIELDS = ("schools_connected",)
 _BB_SCHOOLS_TOTAL_FIELDS = ("schools_total",)
 
-_cache: dict[Any, tuple[float, Any]] = {}
-_cache_lock = threading.Lock()
-
-
-def _cached(key: Any, compute: Callable[[], Any]) -> Any:
+def _cached(key: str, compute: Callable[[], Any]) -> Any:
+    # once per version of the public datasets, at most home.cache_seconds (page_cache.py)
     seconds = tk.asint(tk.config.get("ckanext.gelsenkirchen.home.cache_seconds", 300))
-    now = time.monotonic()
-    if seconds > 0:
-        with _cache_lock:
-            hit = _cache.get(key)
-        if hit and hit[0] > now:
-            return hit[1]
-    value = compute()
-    if seconds > 0:
-        with _cache_lock:
-            _cache[key] = (now + seconds, value)
-    return value
+    return page_cache.for_portal(key, compute, seconds)
 
 
 def _first(data: dict, names: tuple[str, ...]) -> Any:

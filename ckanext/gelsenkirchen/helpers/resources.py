@@ -8,6 +8,8 @@ from urllib.parse import urlencode
 
 import ckan.plugins.toolkit as tk
 
+from ckanext.gelsenkirchen import compat
+
 log = logging.getLogger(__name__)
 
 
@@ -50,7 +52,7 @@ def datastore_rows(resource_id: str, **extra: Any) -> tuple[list[dict], list[str
         log.warning("datastore_search failed for %s", resource_id, exc_info=True)
         return [], [], 0
     columns = [f["id"] for f in result.get("fields", []) if f["id"] != "_id"]
-    return result.get("records", []), columns, result.get("total", 0)
+    return compat.datastore_records(result), columns, result.get("total", 0)
 
 
 def api_example(resource_id: str, **params: Any) -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ckan.plugins.toolkit as tk
 
+from ckanext.gelsenkirchen import page_cache
 from ckanext.gelsenkirchen.helpers import resources
 from ckanext.gelsenkirchen.helpers.formatting import number
 
@@ -30,7 +31,19 @@ def _marked_for_translation() -> None:  # pragma: no cover - only read by the ex
 
 
 def gelsenkirchen_wifi_page(pkg: dict, filter_text: str = "") -> dict:
-    """Rows, columns, markers and links of a wifi-hotspots dataset page."""
+    """Rows, columns, markers and links of a wifi-hotspots dataset page
+    (derived once per version of the dataset: page_cache.py; the filter is
+    applied per view)."""
+    data = page_cache.for_dataset("wifi-hotspots", pkg, lambda: _wifi_data(pkg))
+    needle = (filter_text or "").strip().lower()
+    shown = data["rows"]
+    if needle:
+        shown = [r for r in shown
+                 if any(needle in str(r.get(c) or "").lower() for c, _label in data["columns"])]
+    return {**data, "rows": shown, "filter": filter_text or ""}
+
+
+def _wifi_data(pkg: dict) -> dict:
     resource = resources.datastore_resource(pkg)
     rows: list[dict] = []
     columns: list[tuple[str, str]] = []
@@ -46,18 +59,13 @@ def gelsenkirchen_wifi_page(pkg: dict, filter_text: str = "") -> dict:
         markers.append({"lat": lat, "lon": lon,
                         **{k: "" if row.get(k) is None else str(row.get(k))
                            for k in _MARKER_FIELDS}})
-    shown = rows
-    needle = (filter_text or "").strip().lower()
-    if needle:
-        shown = [r for r in rows
-                 if any(needle in str(r.get(c) or "").lower() for c, _label in columns)]
     return {
         "resource": resource,
         "columns": columns,
-        "rows": shown,
+        "rows": rows,
         "total": total,
         "markers": markers,
-        "filter": filter_text or "",
+        "filter": "",
         "csv_url": resources.download_url(pkg, "csv"),
         "geojson_url": resources.download_url(pkg, "geojson"),
         "api_url": resource and resources.api_example(resource["id"], q="Rathaus", limit=5),

@@ -14,10 +14,16 @@ schema.xml), which facets exactly on Solr and on pgsolr:
 Licence, format, organization and dataset type use CKAN's fields
 ``license_id``, ``res_format``, ``organization`` and ``dataset_type``.
 No extra Solr field is needed.
+
+Dates: CKAN 2.12.0 indexes a ``*_date`` value that carries a time zone as
+``2019-10-10T01:15:00+00:00``; Solr refuses the whole dataset for it (HTTP
+400 "Invalid Date String"), and pgsolr does the same. :func:`utc_dates`
+writes such values in UTC with Solr's ``Z`` before they are sent.
 """
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from ckanext.gelsenkirchen import dataset_types, geography
@@ -81,7 +87,23 @@ def _list(value: Any) -> list[str]:
     return [str(x) for x in loaded] if isinstance(loaded, list) else [str(loaded)]
 
 
+def utc_dates(pkg_dict: dict[str, Any]) -> dict[str, Any]:
+    """``*_date`` values with a UTC offset (as CKAN 2.12.0 writes them) in
+    UTC with ``Z``, the one form Solr accepts; everything else unchanged."""
+    for key, value in pkg_dict.items():
+        if not key.endswith("_date") or not isinstance(value, str) or value.endswith("Z"):
+            continue
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            continue
+        if parsed.tzinfo is not None:
+            pkg_dict[key] = parsed.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
+    return pkg_dict
+
+
 def before_dataset_index(pkg_dict: dict[str, Any]) -> dict[str, Any]:
+    utc_dates(pkg_dict)
     try:
         validated = json.loads(pkg_dict.get("validated_data_dict") or "{}")
     except ValueError:

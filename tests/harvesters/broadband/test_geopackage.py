@@ -1,13 +1,14 @@
 """GeoPackage grids: reading cells, and their aggregation to Stadtteile and the city."""
 from __future__ import annotations
 
+import sqlite3
 import struct
 
 import pytest
 import shapely
 
 from ckanext.gelsenkirchen.harvesters.broadband import aggregation, geopackage
-from ckanext.gelsenkirchen.harvesters.source import ParseError
+from ckanext.gelsenkirchen.harvesters.source import ParseError, limits
 
 from .support import gpkg_blob, grid_cells, opts, stadtteile, utm_cell, write_gpkg
 
@@ -128,3 +129,63 @@ def test_gpkg_corrupt_wkb_is_an_error():
     cells[1] = {**cells[1], "geom": b"GP\x00\x01" + struct.pack("<i", 25832) + b"\x01\x03garbage"}
     with pytest.raises(ParseError, match="corrupt WKB"):
         geopackage.read_geopackage(write_gpkg(cells), opts())
+
+
+# ---------------------------------------------------------------- hostile files (issue 12, finding 3)
+
+def _altered(data: bytes, *statements: str) -> bytes:
+    """A GeoPackage of write_gpkg changed by SQL (the attacker's own file)."""
+    con = sqlite3.connect(":memory:")
+    con.deserialize(data)
+    for statement in statements:
+        con.execute(statement)
+    con.commit()
+    out = con.serialize()
+    con.close()
+    return out
+
+
+def test_gpkg_generated_columns_are_not_evaluated():
+    """SELECT * evaluated generated columns: an expression the file stores
+    ran in the harvester (here one that fails; a 24 KB file's took 5 s and
+    1.2 GB). Only stored columns are read."""
+    data = _altered(write_gpkg(grid_cells()), "ALTER TABLE grid ADD COLUMN trap TEXT "
+                    "GENERATED ALWAYS AS (abs(-9223372036854775808)) VIRTUAL")  # integer overflow
+    grid, result = geopackage.read_geopackage(data, opts())
+    assert len(grid.ags) == len(grid_cells()) and not result.skipped
+
+
+@pytest.mark.parametrize("statements, message", [
+    (["ALTER TABLE grid RENAME TO grid_table", "CREATE VIEW grid AS WITH RECURSIVE n(i) AS "
+      "(SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT * FROM grid_table, n"],
+     "layer table 'grid' is missing"),
+    (["ALTER TABLE gpkg_contents RENAME COLUMN data_type TO kind", "ALTER TABLE gpkg_contents "
+      "ADD COLUMN data_type TEXT GENERATED ALWAYS AS (kind) VIRTUAL"],
+     "gpkg_contents has no stored column"),
+])
+def test_gpkg_views_and_computed_metadata_are_refused(statements, message):
+    """A view or a computed column runs SQL stored in the file: refused
+    before it is queried (the view here never ends)."""
+    data = _altered(write_gpkg(grid_cells()), *statements)
+    with pytest.raises(ParseError, match=message):
+        geopackage.read_geopackage(data, opts())
+
+
+def test_gpkg_time_budget_and_length_limit_end_with_a_parse_error():
+    data = write_gpkg(grid_cells())
+    many = _altered(data, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+                    "WHERE i < 5000) INSERT INTO grid (geom) SELECT geom FROM grid, n")
+    geopackage.read_geopackage(many, opts())
+    with pytest.raises(ParseError, match=r"took more than 0 s .*geopackage_seconds"):
+        geopackage.read_geopackage(many, opts(), limits.ParseLimits(geopackage_seconds=0))
+    huge = _altered(data, "UPDATE grid SET ags = hex(zeroblob(600000)) WHERE fid = 1")
+    with pytest.raises(ParseError, match="too big"):
+        geopackage.read_geopackage(huge, opts(),
+                                   limits.ParseLimits(geopackage_max_value_bytes=1_000_000))
+
+
+def test_gpkg_is_opened_read_only():
+    con = geopackage._open_sqlite(write_gpkg(grid_cells()), limits.DEFAULT)
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        con.execute("DELETE FROM grid")
+    assert con.execute("PRAGMA trusted_schema").fetchone() == (0,)

@@ -224,6 +224,13 @@ def test_failed_or_malformed_source_leaves_dataset_and_history_untouched(rsps):
         (json.dumps({"type": "Topology"}), 200, "not a GeoJSON FeatureCollection"),
         ("Server kaputt", 500, "HTTP 500"),
         ("<html><title>Wartung</title></html>", 200, "HTML page"),
+        # hostile input (issue 12, finding 7): each escaped the parser and ended the consumer
+        (json.dumps({**coverage(JUNE, "2025-06"), "crs": {"type": "name", "properties": [1]}}),
+         200, "the document's \"crs\" member: its \"properties\" are not an object"),
+        (json.dumps({**coverage(JUNE, "2025-06"), "crs": {"type": "name", "properties": {
+            "name": "+proj=longlat +nadgrids=/dev/zero"}}}), 200, "PROJ strings"),
+        ('{"type": "FeatureCollection", "features": [], "n": 1' + "0" * 5000 + "}", 200,
+         "not valid JSON: Exceeds the limit"),
     ]:
         rsps.replace(responses.GET, url, body=body, status=status,
                      content_type="application/json")

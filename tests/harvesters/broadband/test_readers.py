@@ -11,7 +11,7 @@ from openpyxl import Workbook
 
 from ckanext.gelsenkirchen.harvesters import broadband
 from ckanext.gelsenkirchen.harvesters.broadband import readers
-from ckanext.gelsenkirchen.harvesters.source import ParseError, paging
+from ckanext.gelsenkirchen.harvesters.source import ParseError, limits, paging
 from ckanext.gelsenkirchen.harvesters.source.esri import esri_to_geojson_geometry
 
 from ..paging_support import pages_of
@@ -46,6 +46,29 @@ def test_invalid_rows_are_skipped_with_a_reason(props, reason):
     assert [r.area_id for r in result.records] == ["ok"]
     skipped, = result.skipped
     assert skipped.reason.startswith(reason)
+    assert skipped.row == 2 and skipped.feature_id == "bad"
+
+
+@pytest.mark.parametrize("props, geometry, reason", [
+    ({"down_fn_hh_alle_50": "1e999"}, None, "not a number: down_fn_hh_alle_50 = '1e999'"),
+    ({"anz_hh": 10**400, "down_fn_hh_alle_50": 5}, None, "not a number: anz_hh = 1000"),
+    ({"anz_hh": "nan", "down_fn_hh_alle_50": 5}, None, "not a number: anz_hh = 'nan'"),
+    ({"anz_hh": 2**40, "down_fn_hh_alle_50": 5}, None, "not a non-negative whole number"),
+    ({"down_fn_hh_alle_50": 5}, {"type": "Polygon", "coordinates": [
+        [[7.0, 51.5], [float("inf"), 51.5], [7.1, 51.6], [7.0, 51.5]]]},
+     "unreadable geometry: a coordinate is not a finite number"),
+    ({"down_fn_hh_alle_50": 5}, {"type": "Polygon", "coordinates": [[[7.0, 51.5], "x"]]},
+     "unreadable geometry"),
+])
+def test_hostile_values_are_skipped_rows_with_a_short_reason(props, geometry, reason):
+    """Issue 12, finding 7: OverflowError, ValueError and GEOSException
+    escaped the reader; the reason names the value in at most 80 characters."""
+    result = readers.read_geojson(collection(
+        feature({"area_id": "ok", "down_fn_hh_alle_50": 50}),
+        feature({"area_id": "bad", **props}, geometry)), opts(reference_date="2025-06"))
+    assert [r.area_id for r in result.records] == ["ok"]
+    skipped, = result.skipped
+    assert skipped.reason.startswith(reason) and len(skipped.reason) < 200, skipped
     assert skipped.row == 2 and skipped.feature_id == "bad"
 
 
@@ -286,3 +309,71 @@ def test_xlsx_rows():
         readers.read_xlsx(buffer.getvalue(), opts(sheet="Tabelle1"))
     with pytest.raises(ParseError, match="not a readable XLSX"):
         readers.read_xlsx(b"PK\x03\x04 broken", opts())
+
+
+# ---------------------------------------------------------------- hostile input (issue 12)
+
+def _workbook(rows: list[list]) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["area_id", "reference_date", "down_fn_hh_alle_50", "note"])
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def test_an_xlsx_that_unpacks_to_more_than_the_limit_is_refused_before_it_is_read():
+    """Finding 5: the byte limit applied to the packed file only (a 656 KB
+    workbook unpacked to a 300 MB string table). The ZIP directory decides."""
+    data = _workbook([[f"st-{i}", "2025-06", 50, "x" * 30_000] for i in range(200)])
+    assert len(data) < 100_000  # 6 MB unpacked
+    with pytest.raises(ParseError, match=r"unpacks \d{3,} times its packed size.*xlsx_max_ratio"):
+        readers.read_xlsx(data, opts())
+    plain = _workbook([["st-a", "2025-06", 50, f"Zeile {i}"] for i in range(2000)])
+    assert len(readers.read_xlsx(plain, opts()).records) == 1  # one area, duplicates skipped
+    with pytest.raises(ParseError, match=r"unpacks to \d+ bytes, more than 50000 .*"
+                                         r"xlsx_max_unpacked_bytes"):
+        readers.read_xlsx(plain, opts(), limits.ParseLimits(xlsx_max_unpacked_bytes=50_000))
+
+
+def _star(vertices: int, lon: float = 7.05, lat: float = 51.55) -> dict:
+    """A self-intersecting star: every edge crosses nearly every other."""
+    import math
+    k = vertices // 2 * 2 + 1
+    ring = [[lon + 0.01 * math.cos(2 * math.pi * i * (k // 2) / k),
+             lat + 0.01 * math.sin(2 * math.pi * i * (k // 2) / k)] for i in range(k)]
+    return {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}
+
+
+def test_a_star_polygon_is_a_skipped_row_before_make_valid_runs():
+    """Finding 4: make_valid on a 20,000-vertex star ran 162 s and asked GEOS
+    for 25.7 GB. Too complex to repair: skipped, with the reason, at once."""
+    import time
+    started = time.monotonic()
+    result = readers.read_geojson(collection(
+        feature({"area_id": "ok", "down_fn_hh_alle_50": 50}, _star(40)),
+        feature({"area_id": "star", "down_fn_hh_alle_50": 50}, _star(20_000))),
+        opts(reference_date="2025-06"))
+    assert time.monotonic() - started < 10
+    assert [r.area_id for r in result.records] == ["ok"]  # a small star is still repaired
+    assert result.records[0].geometry.is_valid and result.records[0].geometry.area > 0
+    skipped, = result.skipped
+    assert skipped.feature_id == "star"
+    assert skipped.reason.startswith("invalid polygon too complex to repair (20001 vertices")
+
+
+def test_vertex_limits_per_feature_and_per_source():
+    small = limits.ParseLimits(max_feature_vertices=100, max_source_vertices=200)
+    features = [feature({"area_id": f"a{i}", "down_fn_hh_alle_50": 50},
+                        {"type": "Polygon", "coordinates": [[
+                            [7 + j * 1e-4, 51.5 + (j % 2) * 1e-4] for j in range(n)]
+                            + [[7, 51.5]]]})
+                for i, n in enumerate([60, 150, 60])]
+    result = readers.read_geojson(collection(*features), opts(reference_date="2025-06"), small)
+    assert [r.area_id for r in result.records] == ["a0", "a2"]
+    assert result.skipped[0].reason.startswith("geometry with 151 vertices (more than 100")
+    with pytest.raises(ParseError, match="more than 200 vertices in all.*max_source_vertices"):
+        readers.read_geojson(collection(*features, *features), opts(reference_date="2025-06"),
+                             small)

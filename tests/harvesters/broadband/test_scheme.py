@@ -21,6 +21,8 @@ def test_scheme_has_every_technology_and_speed():
     ("Dezember 2024", "2024-12-31"), ("2025-06-30T00:00:00Z", "2025-06-30"),
     (1751241600000, "2025-06-30"), ("", None), (None, None), ("2025-13", None),
     ("soon", None), (2025, None),
+    # found by make fuzz-parsers: OverflowError (timestamp out of range for time_t)
+    (3.0065610713003995e+290, None), (10**30, None), (float("inf"), None),
 ])
 def test_reference_dates_are_normalised(raw, expected):
     assert scheme.normalise_reference_date(raw) == expected

@@ -487,3 +487,36 @@ def test_dataset_name_taken_by_the_harvest_source_gets_a_free_variant(rsps):
     name = ws.dataset_of(source)["name"]
     assert name != "wlan-quelle" and name.startswith("wlan-quelle")
     assert ws.run(source)["statuses"] == ["not modified"]
+
+
+# ---------------------------------------------------------------- job report messages
+
+
+def test_job_report_is_stored_untranslated_shown_in_german_and_logged_in_english(rsps):
+    """Skipped-row reasons are kept as msgid and parameters (the report
+    extra), gather errors as English text read back into msgid and
+    parameters: either renders in German for the page, the log is English."""
+    from ckanext.gelsenkirchen.harvesters.base import GATHER_MESSAGES
+    from ckanext.gelsenkirchen.harvesters.report import Report
+    from ckanext.gelsenkirchen.logic.messages import parse, render
+
+    url = f"{ws.FEEDS}/wlan.csv"
+    ws.mock(rsps, url, ws.city_csv([*ws.hotspots(2), ws.city_row("GE-9", "ohne X", x="")]))
+    source = ws.create_source(url, {})
+    out = ws.run(source)
+    assert out["statuses"] == ["added"], out
+    obj = model.Session.query(HarvestObject).filter_by(harvest_source_id=source["id"]).one()
+    report = json.loads(next(e.value for e in obj.extras if e.key == "report"))
+    assert report["skipped"] == [{"reason": "missing coordinates", "row": 4,
+                                  "feature_id": "GE-9", "params": {}}]
+    assert render(report["skipped"][0]["reason"], "de") == "Koordinaten fehlen"
+    assert "Skipped row 4, id 'GE-9': missing coordinates" in out["object_messages"]
+    # the summary the log gets stays English
+    assert "1 skipped (missing coordinates (1))" in Report.from_dict(report).summary()
+
+    rsps.replace(responses.GET, url, status=404, body="nope", content_type="text/plain")
+    error = ws.run(source)["gather_errors"][0]
+    assert error.startswith("The source could not be harvested: the source answered HTTP 404")
+    german = render(parse(error, GATHER_MESSAGES), "de")
+    assert german.startswith("Die Quelle konnte nicht abgerufen werden: ")
+    assert german.endswith("Der veröffentlichte Datensatz wurde nicht geändert.")

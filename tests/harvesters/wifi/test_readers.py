@@ -68,7 +68,7 @@ def test_csv_bad_rows_are_skipped_with_row_numbers():
     ]
     snapshot = _csv(ws.city_csv(rows))
     assert [r["id"] for r in snapshot.rows] == ["GE-1"]
-    skipped = {s.row: (s.feature_id, s.reason) for s in snapshot.report.skipped}
+    skipped = {s.row: (s.feature_id, s.text("en")) for s in snapshot.report.skipped}
     assert skipped[3] == ("GE-2", "missing coordinates")
     assert skipped[4][1].startswith("unparseable coordinates: '36x7,1'")
     assert skipped[5][1].startswith("outside the city area")
@@ -77,6 +77,11 @@ def test_csv_bad_rows_are_skipped_with_row_numbers():
     assert skipped[8] == (None, "missing id")
     assert skipped[9][1] == "wrong number of fields: 2 instead of 15"
     assert snapshot.report.records_read == 8 and snapshot.report.published == 1
+    # stored as msgid and parameters: the operator page shows them in German
+    german = {s.row: s.text("de") for s in snapshot.report.skipped}
+    assert german[3] == "Koordinaten fehlen"
+    assert german[6] == "doppelte ID: dieselbe ID steht schon in Zeile 2"
+    assert german[9] == "falsche Anzahl Felder: 2 statt 15"
 
 
 @pytest.mark.parametrize("body, message", [
@@ -125,11 +130,33 @@ def test_geojson_non_points_and_wrong_documents():
         "type": "Polygon", "coordinates": [[[7, 51], [7.1, 51], [7, 51.1], [7, 51]]]},
         "properties": {}}])
     snapshot = readers.parse_geojson_pages([page], {}, "q", CONTEXT)
-    assert snapshot.report.skipped[0].reason.startswith("unsupported geometry 'Polygon'")
+    assert snapshot.report.skipped[0].text("en").startswith("unsupported geometry: 'Polygon'")
     with pytest.raises(ParseError, match="not a GeoJSON FeatureCollection"):
         readers.parse_geojson_pages([{"type": "Feature"}], {}, "q", CONTEXT)
     with pytest.raises(ParseError, match="truncated"):
         load_json(b'{"type": "FeatureCollection", "features": [')
+
+
+@pytest.mark.parametrize("member, message", [
+    ({"type": "name", "properties": "EPSG:25832"}, "\"properties\" are not an object"),
+    ({"type": "name", "properties": {"name": "+proj=longlat +nadgrids=/dev/zero"}},
+     "PROJ strings"),
+    ({"type": "name", "properties": {"name": {"code": 25832}}}, "not a name"),
+])
+def test_an_unreadable_crs_member_is_a_parse_error(member, message):
+    """Issue 12, finding 7: AttributeError and ProjError escaped the reader."""
+    page = {**ws.collection([]), "crs": member}
+    with pytest.raises(ParseError, match=message):
+        readers.parse_geojson_pages([page], {}, "q", CONTEXT)
+
+
+def test_a_coordinate_beyond_a_floats_range_is_a_skipped_row():
+    page = load_json(b'{"type": "FeatureCollection", "features": [{"type": "Feature", "id": 1,'
+                     b' "geometry": {"type": "Point", "coordinates": [1e999, 51.5]},'
+                     b' "properties": {"name": "A"}}]}')
+    snapshot = readers.parse_geojson_pages([page], {}, "q", CONTEXT)
+    assert snapshot.rows == []
+    assert snapshot.report.skipped[0].reason.startswith("unparseable coordinates")
 
 
 def test_meshviewer_owner_contact_is_not_published():

@@ -90,20 +90,20 @@ class BroadbandCoverageHarvester(SnapshotHarvester):
         fmt = download.fmt
         body = download.first.body
         if fmt in formats.PAGED:
-            result = readers.collect_pages(download.docs, opts)
+            result = readers.collect_pages(download.docs, opts, context.limits)
         elif fmt == "geojson":
-            result = readers.read_geojson(body, opts)
+            result = readers.read_geojson(body, opts, context.limits)
         elif fmt == "csv":
             result = readers.read_table_csv(body, opts)
         elif fmt == "xlsx":
-            result = readers.read_xlsx(body, opts)
+            result = readers.read_xlsx(body, opts, context.limits)
         else:  # gpkg
             stadtteile = context.boundaries.of_level("stadtteil")
             if not stadtteile:
                 raise ParseError(
                     "a grid is aggregated to the Stadtteile of the boundaries file: set "
                     "ckanext.gelsenkirchen.boundaries_file (there are no boundaries without it)")
-            grid, parsed = geopackage.read_geopackage(body, opts)
+            grid, parsed = geopackage.read_geopackage(body, opts, context.limits)
             result = aggregation.aggregate_grid(grid, parsed, stadtteile, opts)
             if context.boundaries.approximate:
                 result.notes.append(
@@ -146,6 +146,11 @@ class BroadbandCoverageHarvester(SnapshotHarvester):
         except Exception:  # noqa: BLE001 - no DataStore at all
             log.exception("Could not read the published rows of %s", resource_id)
             return self._rows_of(previous)
+
+    def rows_to_publish(self, snapshot_rows: list[dict[str, Any]],
+                        published_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The snapshot's reference dates replace theirs; the others stay."""
+        return history.merge_history(published_rows, snapshot_rows)[0]
 
     def guard_keys(self, rows: Sequence[dict[str, Any]]) -> set[str]:
         """The areas at the latest reference date (the city row aside)."""

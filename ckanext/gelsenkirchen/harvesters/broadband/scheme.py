@@ -33,7 +33,7 @@ from ckanext.gelsenkirchen.dataset_types import (
 from ckanext.gelsenkirchen.harvesters.report import Skipped
 from ckanext.gelsenkirchen.harvesters.source.jsondoc import feature_id
 from ckanext.gelsenkirchen.harvesters.source.numbers import choose_decimal, parse_number
-from ckanext.gelsenkirchen.harvesters.source.text import fold
+from ckanext.gelsenkirchen.harvesters.source.text import fold, shown
 
 if TYPE_CHECKING:
     from .options import BroadbandOptions
@@ -70,6 +70,10 @@ for _name in CANONICAL_FIELDS:
 
 #: Scheme names whose values are numbers (their text decides the decimal rule).
 NUMBER_FIELDS: frozenset[str] = frozenset((*MEASURES, *COUNT_FIELDS, "households"))
+
+#: The largest household or facility count of a row: the DataStore's
+#: ``int`` (PostgreSQL integer) column.
+MAX_COUNT = 2**31 - 1
 
 #: Tolerance when comparing percentages of two speed classes (rounding).
 MONOTONIC_TOLERANCE = 1e-6
@@ -155,7 +159,7 @@ def normalise_reference_date(value: Any) -> str | None:
             month = _MONTHS_DE.get(m[1].lower())
             if month:
                 return _month_end(int(m[2]), month)
-    except ValueError:
+    except (ValueError, OverflowError, OSError):  # beyond the calendar or time_t
         return None
     return None
 
@@ -254,13 +258,13 @@ def build_record(props: Mapping[str, Any], mapper: Mapper, row: int | None = Non
             try:
                 number = parse_number(raw, mapper.decimal)
             except (TypeError, ValueError):
-                return None, f"not a number: {name} = {raw!r}"
+                return None, f"not a number: {name} = {shown(raw)}"
             if number is None:
                 continue
             if target.startswith(MEASURE_PREFIX):
                 measures[target] = number
-            elif number < 0 or number != int(number):
-                return None, f"not a non-negative whole number: {name} = {raw!r}"
+            elif number < 0 or number != int(number) or number > MAX_COUNT:
+                return None, f"not a non-negative whole number: {name} = {shown(raw)}"
             elif target == "households":
                 record_values["households"] = number
             else:

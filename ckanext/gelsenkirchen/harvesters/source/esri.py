@@ -11,8 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import shapely
+
 from . import ParseError
 from .crs import esri_crs
+from .text import shown
 
 
 def check_error(doc: Any) -> None:
@@ -55,11 +58,19 @@ def to_feature_collection(doc: Any) -> dict[str, Any]:
         own_id = attributes.get(oid) if oid else None
         if own_id is None and oid:
             own_id = next((v for k, v in attributes.items() if k.lower() == oid.lower()), None)
+        try:
+            geometry = esri_to_geojson_geometry(feature.get("geometry"))
+        except (TypeError, ValueError, OverflowError, shapely.errors.GEOSException) as error:
+            # a GeoJSON geometry no reader accepts: the row is skipped, naming this
+            geometry = {"type": f"unreadable Esri geometry ({shown(str(error), 100)})"}
         features.append({"type": "Feature", "id": own_id, "properties": attributes,
-                         "geometry": esri_to_geojson_geometry(feature.get("geometry"))})
+                         "geometry": geometry})
     out: dict[str, Any] = {"type": "FeatureCollection", "features": features,
                            "exceededTransferLimit": exceeded_transfer_limit(doc)}
-    crs = esri_crs(doc.get("spatialReference"))
+    try:
+        crs = esri_crs(doc.get("spatialReference"))
+    except ValueError as error:
+        raise ParseError(f"the ArcGIS answer has an {error}") from None
     if crs:
         out["crs"] = {"type": "name", "properties": {"name": crs}}
     return out
@@ -71,8 +82,6 @@ def esri_to_geojson_geometry(geometry: Mapping[str, Any] | None) -> dict | None:
     Esri rings do not say which are holes: clockwise rings are outer
     boundaries, counter-clockwise rings are holes of the outer ring that
     contains them."""
-    import shapely
-
     if not geometry:
         return None
     if "x" in geometry and "y" in geometry:
@@ -83,6 +92,10 @@ def esri_to_geojson_geometry(geometry: Mapping[str, Any] | None) -> dict | None:
         for ring in geometry["rings"]:
             if len(ring) < 4:
                 continue
+            if not all(isinstance(p, list | tuple) and len(p) >= 2 and all(
+                    isinstance(v, int | float) and not isinstance(v, bool) for v in p[:2])
+                       for p in ring):
+                raise ValueError("a ring point is not a pair of numbers")
             area2 = sum(x0 * y1 - x1 * y0 for (x0, y0, *_), (x1, y1, *_)
                         in zip(ring, ring[1:], strict=False))
             (outers if area2 <= 0 else holes).append([list(p[:2]) for p in ring])

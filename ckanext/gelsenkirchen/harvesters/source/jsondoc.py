@@ -33,6 +33,10 @@ def load_json(data: bytes | str) -> Any:
         hint = " (the document ends early: truncated?)" if ends_early else ""
         raise ParseError(f"not valid JSON: {error.msg} at line {error.lineno} column "
                          f"{error.colno}{hint}") from None
+    except ValueError as error:  # an integer of more than 4,300 digits
+        raise ParseError(f"not valid JSON: {str(error).split(';')[0]}") from None
+    except RecursionError:
+        raise ParseError("not valid JSON: nested too deeply") from None
 
 
 def feature_collection(doc: Any) -> tuple[list[Any], str | None]:
@@ -46,7 +50,7 @@ def feature_collection(doc: Any) -> tuple[list[Any], str | None]:
     try:
         crs = geojson_crs(doc)
     except ValueError as error:
-        raise ParseError(f"the document names an {error}") from None
+        raise ParseError(f"the document's \"crs\" member: {error}") from None
     return doc["features"], crs
 
 

@@ -24,6 +24,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from .text import shown
+
 DECIMAL_RULES: tuple[str, ...] = ("comma", "point")
 #: The rule when nothing in the data decides it (JSON and most APIs).
 DEFAULT_DECIMAL = "point"
@@ -50,25 +52,31 @@ def parse_number(value: Any, decimal: str = DEFAULT_DECIMAL) -> float | None:
     empty value; ValueError for anything that is not a number."""
     if type(value) is float:  # the common case (GeoPackage, JSON): fast path
         if math.isinf(value):
-            raise ValueError(repr(value))
+            raise ValueError(shown(value))
         return None if value != value else value
     if value is None:
         return None
     if isinstance(value, bool):
-        raise ValueError(repr(value))
+        raise ValueError(shown(value))
     if isinstance(value, int | float | _decimal.Decimal):
-        number = float(value)
+        try:
+            number = float(value)  # OverflowError: an int beyond a float's range
+        except (OverflowError, ValueError):  # ValueError: Decimal("sNaN")
+            raise ValueError(shown(value)) from None
         if math.isinf(number):
-            raise ValueError(repr(value))
+            raise ValueError(shown(value))
         return None if math.isnan(number) else number
     raw = str(value).strip()
     if raw in EMPTY_VALUES:
         return None
     text = _clean(raw)
     if not any(c.isdigit() for c in text) or not _NUMBER[decimal].fullmatch(text):
-        raise ValueError(repr(raw))
+        raise ValueError(shown(raw))
     mark, thousands = _MARKS[decimal]
-    return float(text.replace(thousands, "").replace(mark, "."))
+    number = float(text.replace(thousands, "").replace(mark, "."))
+    if math.isinf(number):  # "1e999": beyond a float's range
+        raise ValueError(shown(raw))
+    return number
 
 
 def parse_int(value: Any, decimal: str = DEFAULT_DECIMAL) -> int | None:
@@ -77,7 +85,7 @@ def parse_int(value: Any, decimal: str = DEFAULT_DECIMAL) -> int | None:
     if number is None:
         return None
     if number != int(number) or number < 0:
-        raise ValueError(repr(value))
+        raise ValueError(shown(value))
     return int(number)
 
 

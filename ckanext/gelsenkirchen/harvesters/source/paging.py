@@ -87,11 +87,13 @@ def ogc_next_link(page: Any) -> str | None:
     """The ``rel=next`` link of an OGC API Features items page (a JSON one)."""
     if not isinstance(page, dict):
         return None
-    for link in page.get("links") or []:
-        if isinstance(link, dict) and link.get("rel") == "next" and link.get("href"):
-            link_type = (link.get("type") or "").lower()
-            if not link_type or "json" in link_type:
-                return str(link["href"])
+    links = page.get("links")
+    for link in links if isinstance(links, list) else []:
+        if isinstance(link, dict) and link.get("rel") == "next" \
+                and isinstance(link.get("href"), str) and link["href"]:
+            link_type = link.get("type")
+            if not link_type or isinstance(link_type, str) and "json" in link_type.lower():
+                return link["href"]
     return None
 
 

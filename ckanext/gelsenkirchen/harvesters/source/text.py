@@ -23,6 +23,13 @@ from . import ParseError
 DELIMITERS: tuple[str, ...] = (";", ",", "\t", "|")
 
 
+def shown(value: object, limit: int = 80) -> str:
+    """A value from a source for a message (job report, error): its repr,
+    cut to ``limit`` characters, because a source may send megabytes."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def fold(name: str) -> str:
     """A column or attribute name as names are compared: ``"Länge (WGS84)"``
     -> ``"laenge_wgs84"``."""
@@ -86,12 +93,12 @@ def read_csv(data: bytes, delimiter: str | None = None, encoding: str | None = N
     delimiter = delimiter or detect_delimiter(header_line)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
-        header = next(reader)
-        while not any(h.strip() for h in header):
-            header = next(reader)
+        header = next((row for row in reader if any(h.strip() for h in row)), None)
         body = list(reader)
     except csv.Error as error:
         raise ParseError(f"invalid CSV at line {reader.line_num}: {error} (truncated?)") from None
+    if header is None:  # lines of delimiters only
+        raise ParseError("the CSV has no header row (no line with a column name)")
     header = [h.strip().lstrip("\ufeff") for h in header]
     if len(header) < 2:
         raise ParseError(f"the CSV header has only one column ({header[0][:60]!r}); "

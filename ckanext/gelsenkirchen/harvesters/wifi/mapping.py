@@ -17,6 +17,7 @@ from ckanext.gelsenkirchen.harvesters.report import Report
 from ckanext.gelsenkirchen.harvesters.source import ParseError, crs
 from ckanext.gelsenkirchen.harvesters.source.numbers import choose_decimal, parse_int, parse_number
 from ckanext.gelsenkirchen.harvesters.source.text import fold
+from ckanext.gelsenkirchen.logic.messages import N_
 
 #: Target columns read as numbers (their text values decide the decimal rule).
 NUMBER_TARGETS = ("x", "y", "latitude", "longitude", "access_points")
@@ -207,11 +208,11 @@ class Mapper:
             report.records_read += 1
             ident = clean_text(raw_id if raw_id is not None else self.value(record, "id"))
             if not ident:
-                report.skip("missing id", row=number)
+                report.skip(N_("missing id"), row=number)
                 continue
             if ident in seen:
-                report.skip(f"duplicate id: the same id is already in row {seen[ident]}",
-                            row=number, feature_id=ident)
+                report.skip(N_("duplicate id: the same id is already in row {first}"),
+                            row=number, feature_id=ident, first=seen[ident])
                 continue
             if xy is None:
                 if self.coordinates == "latlon":
@@ -221,15 +222,17 @@ class Mapper:
             try:
                 x, y = parse_number(xy[0], self.decimal), parse_number(xy[1], self.decimal)
             except ValueError as error:
-                report.skip(f"unparseable coordinates: {error}", row=number, feature_id=ident)
+                report.skip(N_("unparseable coordinates: {error}"), row=number, feature_id=ident,
+                            error=str(error))
                 continue
             if x is None or y is None:
-                report.skip("missing coordinates", row=number, feature_id=ident)
+                report.skip(N_("missing coordinates"), row=number, feature_id=ident)
                 continue
             try:
                 row = self._row(ident, record)
             except ValueError as error:
-                report.skip(f"unparseable number: {error}", row=number, feature_id=ident)
+                report.skip(N_("unparseable number: {error}"), row=number, feature_id=ident,
+                            error=str(error))
                 continue
             seen[ident] = number
             pending.append((number, row, x, y))
@@ -243,12 +246,13 @@ class Mapper:
         bbox = self.context.city_bbox
         for (number, row, _, _), lon, lat in zip(pending, lons, lats, strict=True):
             if not (lon == lon and lat == lat) or lon in (float("inf"), float("-inf")):
-                report.skip("unparseable coordinates: reprojection failed", row=number,
+                report.skip(N_("unparseable coordinates: reprojection failed"), row=number,
                             feature_id=row["id"])
                 continue
             if not geography.in_bbox(lon, lat, bbox):
-                report.skip(f"outside the city area: {lat:.5f} N, {lon:.5f} E "
-                            f"(coordinates in {self.crs})", row=number, feature_id=row["id"])
+                report.skip(N_("outside the city area: {lat} N, {lon} E (coordinates in {crs})"),
+                            row=number, feature_id=row["id"], lat=f"{lat:.5f}",
+                            lon=f"{lon:.5f}", crs=self.crs)
                 continue
             row["longitude"] = round(lon, 7)
             row["latitude"] = round(lat, 7)
@@ -319,5 +323,6 @@ class Mapper:
         if without:
             self.report.count("without Stadtteil", without)
             if boundaries.empty:
-                self.report.warn("no boundaries file configured (ckanext.gelsenkirchen."
-                                 f"boundaries_file): {without} rows stay without Stadtteil")
+                self.report.warn(N_("no boundaries file configured (ckanext.gelsenkirchen."
+                                    "boundaries_file): {count} rows stay without Stadtteil"),
+                                 count=without)

@@ -14,6 +14,7 @@ from ckanext.gelsenkirchen.harvesters.report import Report
 from ckanext.gelsenkirchen.harvesters.source import ParseError, crs
 from ckanext.gelsenkirchen.harvesters.source.jsondoc import feature_collection, feature_id
 from ckanext.gelsenkirchen.harvesters.source.text import read_csv
+from ckanext.gelsenkirchen.logic.messages import N_
 
 from .mapping import Mapper, clean_text
 
@@ -25,7 +26,8 @@ def parse_csv(data: bytes, cfg: dict[str, Any], source_name: str,
     mapper = Mapper(table.header, cfg, source_name, context, report)
     for line, count in table.misfits:
         report.records_read += 1
-        report.skip(f"wrong number of fields: {count} instead of {len(table.header)}", row=line)
+        report.skip(N_("wrong number of fields: {count} instead of {expected}"), row=line,
+                    count=count, expected=len(table.header))
     records: list[tuple[int, Any, dict[str, Any], tuple[Any, Any] | None]] = [
         (line, None, dict(zip(table.header, values, strict=True)), None)
         for line, values in table.rows]
@@ -54,7 +56,7 @@ def parse_geojson_pages(pages: list[Any], cfg: dict[str, Any], source_name: str,
     for number, feature in enumerate(features, start=1):
         if not isinstance(feature, dict):
             report.records_read += 1
-            report.skip("not a GeoJSON Feature", row=number)
+            report.skip(N_("not a GeoJSON Feature"), row=number)
             continue
         props: dict[str, Any] = feature["properties"] \
             if isinstance(feature.get("properties"), dict) else {}
@@ -67,8 +69,8 @@ def parse_geojson_pages(pages: list[Any], cfg: dict[str, Any], source_name: str,
                 coords = coords[0]
             elif geometry.get("type") != "Point":
                 report.records_read += 1
-                report.skip(f"unsupported geometry {geometry.get('type')!r} (a Point is expected)",
-                            row=number, feature_id=ident)
+                report.skip(N_("unsupported geometry: {type} (a Point is expected)"),
+                            row=number, feature_id=ident, type=repr(geometry.get("type")))
                 continue
             if isinstance(coords, list) and len(coords) >= 2:
                 xy = (coords[0], coords[1])
@@ -111,7 +113,7 @@ def parse_meshviewer(doc: Any, cfg: dict[str, Any], source_name: str,
     for number, node in enumerate(doc["nodes"], start=1):
         if not isinstance(node, dict):
             report.records_read += 1
-            report.skip("not a node object", row=number)
+            report.skip(N_("not a node object"), row=number)
             continue
         ident = node.get("node_id") or (node.get("nodeinfo") or {}).get("node_id")
         location = node.get("location") or (node.get("nodeinfo") or {}).get("location")
@@ -119,7 +121,8 @@ def parse_meshviewer(doc: Any, cfg: dict[str, Any], source_name: str,
                 or location.get("longitude") in (None, ""):
             without_location += 1
             report.records_read += 1
-            report.skip("node without location (not published)", row=number, feature_id=ident)
+            report.skip(N_("node without location (not published)"), row=number,
+                        feature_id=ident)
             continue
         online = node.get("is_online")
         if online is None and isinstance(node.get("flags"), dict):

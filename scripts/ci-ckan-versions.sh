@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# CI on the older supported CKAN versions (.ci/run runs it after `make test`,
+# the full suite on 2.12): install each version's pinned stack into its own
+# virtualenv, run the extension suite on CKAN 2.11 and 2.10 (CKAN's own
+# search tests only on 2.12, to keep CI within its hour; `make conformance
+# CKAN=2.10` runs them by hand), then the upgrade test 2.10 -> 2.11 -> 2.12.
+# Every step runs even when an earlier one failed; the wall time of each is
+# printed at the end, and the status is 1 when any step failed.
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+summary=()
+failed=0
+
+step() {  # step NAME COMMAND...
+  local name=$1 start=$SECONDS rc=0; shift
+  say "CI: $name"
+  "$@" || rc=$?
+  local line
+  line=$(printf '%-44s %6d s  %s' "$name" $((SECONDS - start)) "$([ $rc = 0 ] && echo ok || echo "FAILED ($rc)")")
+  summary+=("$line")
+  [ $rc = 0 ] || failed=1
+}
+
+total=$SECONDS
+for v in 2.11 2.10; do
+  step "install CKAN $v stack" env CKAN=$v scripts/install.sh
+  step "extension suite on CKAN $v" env CKAN=$v CONFORMANCE=0 scripts/run-tests.sh
+done
+step "upgrade test 2.10 -> 2.11 -> 2.12" scripts/test-upgrade.sh
+
+say "CI on CKAN 2.11 and 2.10: wall times"
+printf '    %s\n' "${summary[@]}"
+printf '    %-44s %6d s\n' "total" $((SECONDS - total))
+exit $failed

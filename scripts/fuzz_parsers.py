@@ -1,0 +1,93 @@
+"""make fuzz-parsers: each harvest parser target of
+tests/harvesters/fuzz_targets.py for FUZZ_EXAMPLES random inputs, each
+target in its own subprocess under resource limits (address space
+FUZZ_MEMORY_MB, CPU seconds FUZZ_CPU_SECONDS), printing the inputs tried
+and every failure (an exception the target may not raise, an input over
+the time budget, or the subprocess killed by a limit).
+
+    .venv/bin/python scripts/fuzz_parsers.py [TARGET ...]
+"""
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "100000"))
+MEMORY_MB = int(os.environ.get("FUZZ_MEMORY_MB", "2048"))
+CPU_SECONDS = int(os.environ.get("FUZZ_CPU_SECONDS", "36000"))
+
+
+def run_target(name: str) -> int:
+    """In the subprocess: limits first, then hypothesis; every input is
+    counted, every failure printed with its input (and hypothesis goes on
+    looking: a failure does not end the run)."""
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_MB << 20, MEMORY_MB << 20))
+    resource.setrlimit(resource.RLIMIT_CPU, (CPU_SECONDS, CPU_SECONDS))
+    sys.path.insert(0, str(ROOT))
+    from hypothesis import HealthCheck, given, settings
+
+    from tests.harvesters.fuzz_targets import SECONDS, TARGETS
+
+    target = TARGETS[name]
+    tried = failures = 0
+    slowest = 0.0
+    seen: set[str] = set()
+    started = time.monotonic()
+
+    @settings(max_examples=EXAMPLES, database=None, deadline=None, derandomize=False,
+              suppress_health_check=list(HealthCheck), report_multiple_bugs=True)
+    @given(target.strategy)
+    def check(data: object) -> None:
+        nonlocal tried, failures, slowest
+        tried += 1
+        begun = time.monotonic()
+        try:
+            target.run(data)
+        except target.allowed:
+            pass
+        except Exception as error:  # noqa: BLE001 - what the fuzzer looks for
+            failures += 1
+            kind = f"{type(error).__name__}: {error!s:.200}"
+            if kind not in seen:  # hypothesis shrinks: each failure once, its first input
+                seen.add(kind)
+                print(f"FAIL {name}: {kind} for input {data!r:.1500}", flush=True)
+        elapsed = time.monotonic() - begun
+        slowest = max(slowest, elapsed)
+        if elapsed > SECONDS:
+            failures += 1
+            print(f"SLOW {name}: {elapsed:.1f} s for input {data!r:.2000}", flush=True)
+        if tried % 1000 == 0:
+            print(f"  {name}: {tried} inputs, {failures} failures, "
+                  f"{time.monotonic() - started:.0f} s", flush=True)
+
+    check()
+    print(f"{name}: {tried} inputs tried, {failures} failures, slowest {slowest:.2f} s, "
+          f"{time.monotonic() - started:.0f} s in all", flush=True)
+    return 1 if failures else 0
+
+
+def main(names: list[str]) -> int:
+    sys.path.insert(0, str(ROOT))
+    from tests.harvesters.fuzz_targets import TARGETS
+
+    status = 0
+    for name in names or sorted(TARGETS):
+        print(f"== {name}: {EXAMPLES} examples, {MEMORY_MB} MB, {CPU_SECONDS} s CPU", flush=True)
+        child = subprocess.run([sys.executable, __file__, "--target", name], check=False)
+        if child.returncode:
+            why = (f"killed by signal {-child.returncode} (a resource limit?)"
+                   if child.returncode < 0 else f"exit {child.returncode}")
+            print(f"== {name}: FAILED ({why})", flush=True)
+            status = 1
+    return status
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--target"]:
+        sys.exit(run_target(sys.argv[2]))
+    sys.exit(main(sys.argv[1:]))
