@@ -6,10 +6,10 @@ import pathlib
 import yaml
 
 from ckanext.gelsenkirchen import dataset_types as dt
-from ckanext.gelsenkirchen import theme_helpers
 from ckanext.gelsenkirchen.dcat import profile
 from ckanext.gelsenkirchen.harvesters import broadband, wifi
 from ckanext.gelsenkirchen.harvesters.broadband import history
+from ckanext.gelsenkirchen.helpers import broadband_page, wifi_page
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -45,18 +45,20 @@ def test_kinds_from_the_validators_as_the_profile_wrote_them_by_hand():
 
 
 def test_one_home_for_type_names_and_published_columns():
-    assert wifi.WifiHotspotHarvester.dataset_type == dt.WIFI == theme_helpers.WIFI_TYPE
+    assert wifi.WifiHotspotHarvester.dataset_type == dt.WIFI
     assert broadband.BroadbandCoverageHarvester.dataset_type == dt.BROADBAND
     assert broadband.BroadbandCoverageHarvester.datastore_fields is dt.BROADBAND_COLUMNS
     assert wifi.WifiHotspotHarvester.datastore_fields is dt.WIFI_COLUMNS
     published = {c["id"] for c in dt.BROADBAND_COLUMNS}
     # the broadband page reads only columns the harvester writes
-    for columns in (theme_helpers._BB_AREA_COLUMNS, theme_helpers._BB_DATE_COLUMNS,
-                    theme_helpers._BB_LEVEL_COLUMNS):
+    for columns in (broadband_page._BB_AREA_COLUMNS, broadband_page._BB_DATE_COLUMNS,
+                    broadband_page._BB_LEVEL_COLUMNS):
         assert set(columns) <= published
-    for _label, candidates in theme_helpers.BROADBAND_INDICATORS.values():
+    for _label, candidates in broadband_page.BROADBAND_INDICATORS.values():
         assert set(candidates) <= published
     assert {"id", "name", "latitude", "longitude"} <= {c["id"] for c in dt.WIFI_COLUMNS}
+    # the hotspot page shows columns the wifi harvester writes
+    assert {c for c, _label in wifi_page.WIFI_COLUMNS} <= {c["id"] for c in dt.WIFI_COLUMNS}
 
 
 def test_broadband_figures_are_fields_of_the_schema():

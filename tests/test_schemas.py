@@ -11,7 +11,7 @@ import pytest
 import yaml
 from ckan.tests import factories
 
-from ckanext.gelsenkirchen.logic import template_helpers as th
+from ckanext.gelsenkirchen.helpers import forms as th
 from ckanext.gelsenkirchen.logic import vocabularies as v
 from tests.logic.data import (  # noqa: F401 (fixtures)
     DATASET_TYPES,

@@ -1,7 +1,7 @@
 """The main ``gelsenkirchen`` CKAN plugin.
 
 Everything that can be wired by ``toolkit.blanket`` is: helpers from
-``helpers.py``, CLI commands from ``cli.py``, config options from
+the ``helpers`` package, CLI commands from ``cli.py``, config options from
 ``config_declaration.yaml``.
 """
 from __future__ import annotations

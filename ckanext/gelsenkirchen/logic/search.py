@@ -26,8 +26,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from ckanext.gelsenkirchen import geography
-from ckanext.gelsenkirchen.logic import template_helpers as th
+from ckanext.gelsenkirchen import dataset_types, geography
 from ckanext.gelsenkirchen.logic import vocabularies as v
 from ckanext.gelsenkirchen.logic.messages import current_lang
 
@@ -36,6 +35,44 @@ DISTRICT_FIELD = "vocab_gk_district"
 QUARTER_FIELD = "vocab_gk_quarter"
 FACET_FIELDS = [THEME_FIELD, DISTRICT_FIELD, QUARTER_FIELD, "license_id", "res_format",
                 "organization", "dataset_type"]
+
+
+FACET_TITLES: dict[str, tuple[str, str]] = {
+    "vocab_gk_theme": ("Kategorien", "Themes"),
+    "vocab_gk_district": ("Stadtbezirke", "Districts (Stadtbezirke)"),
+    "vocab_gk_quarter": ("Stadtteile", "Quarters (Stadtteile)"),
+    "license_id": ("Lizenzen", "Licences"),
+    "res_format": ("Formate", "Formats"),
+    "organization": ("Organisationen", "Organisations"),
+    "dataset_type": ("Datensatztypen", "Dataset types"),
+}
+
+DATASET_TYPE_LABELS: dict[str, tuple[str, str]] = {
+    dataset_types.DATASET: ("Datensatz", "Dataset"),
+    dataset_types.WIFI: ("WLAN-Hotspots", "WiFi hotspots"),
+    dataset_types.BROADBAND: ("Breitbandversorgung", "Broadband coverage"),
+}
+
+
+def facet_label(facet: str, value: str, lang: str) -> str | None:
+    """The label of a facet value in language ``lang`` (None: unchanged)."""
+    en = lang.startswith("en")
+    if facet == "vocab_gk_theme":
+        term = v.term_from_value(v.THEMES, value)
+        return term.label("en" if en else "de") if term else None
+    if facet in ("vocab_gk_district", "vocab_gk_quarter"):
+        area = geography.AREAS.get(value)
+        return area.label("en" if en else "de") if area else None
+    if facet == "license_id":
+        lic = v.license_from_value(value)
+        return lic.label("en" if en else "de") if lic else None
+    if facet == "res_format":
+        ft = v.file_type_from_value(value)
+        return ft.label if ft else None
+    if facet == "dataset_type" and value in DATASET_TYPE_LABELS:
+        de, en_label = DATASET_TYPE_LABELS[value]
+        return en_label if en else de
+    return None
 
 
 def _list(value: Any) -> list[str]:
@@ -93,7 +130,7 @@ def dataset_facets(facets_dict: dict[str, Any], package_type: str) -> dict[str, 
     lang = "en" if current_lang().startswith("en") else "de"
     out: dict[str, Any] = {}
     for field in FACET_FIELDS:
-        de, en = th.FACET_TITLES[field]
+        de, en = FACET_TITLES[field]
         out[field] = en if lang == "en" else de
     for key, title in facets_dict.items():
         if key not in out and key not in ("license_id", "res_format", "organization"):
@@ -106,7 +143,7 @@ def after_dataset_search(search_results: dict[str, Any],
     lang = current_lang()
     for field, facet in (search_results.get("search_facets") or {}).items():
         for item in facet.get("items", []):
-            label = th.gelsenkirchen_facet_label(field, item.get("name"), lang)
+            label = facet_label(field, item.get("name"), lang)
             if label:
                 item["display_name"] = label
     return search_results

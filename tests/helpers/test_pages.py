@@ -1,9 +1,11 @@
-"""The theme's helpers (theme_helpers.py): figures, dataset-page data, SVG chart."""
+"""The page helpers (helpers/): home figures, dataset-page data, the trend chart."""
 from __future__ import annotations
 
+import ckan.plugins.toolkit as tk
 import pytest
 
-from ckanext.gelsenkirchen import theme_helpers as th
+from ckanext.gelsenkirchen import helpers as h
+from ckanext.gelsenkirchen.helpers import broadband_page, resources
 
 WIFI_ROWS = [
     {"id": "1", "name": "Rathaus Buer", "address": "Goldbergstraße 12", "postcode": "45894",
@@ -41,17 +43,17 @@ def _rows(rows):
 
 @pytest.mark.usefixtures("with_plugins", "request_context")
 def test_wifi_page_rows_markers_filter_and_links(monkeypatch):
-    monkeypatch.setattr(th, "_datastore_rows", _rows(WIFI_ROWS))
-    data = th.gelsenkirchen_wifi_page(PKG)
+    monkeypatch.setattr(resources, "datastore_rows", _rows(WIFI_ROWS))
+    data = h.gelsenkirchen_wifi_page(PKG)
     assert [c for c, _l in data["columns"]] == ["name", "address", "postcode", "stadtteil",
                                                 "operator", "status"]
     assert len(data["rows"]) == 2 and len(data["markers"]) == 1
     # the harvester's CSV file (formulas neutralised) before the DataStore dump
     assert data["csv_url"] == "http://x/a.csv" and data["geojson_url"] == "http://x/a.geojson"
     table_only = {"type": "x", "resources": PKG["resources"][:1]}
-    assert th.gelsenkirchen_wifi_page(table_only)["csv_url"] == "http://x/datastore/dump/r1"
+    assert h.gelsenkirchen_wifi_page(table_only)["csv_url"] == "http://x/datastore/dump/r1"
     assert "datastore_search?resource_id=r1" in data["api_url"]
-    assert [r["name"] for r in th.gelsenkirchen_wifi_page(PKG, "freifunk")["rows"]] == [
+    assert [r["name"] for r in h.gelsenkirchen_wifi_page(PKG, "freifunk")["rows"]] == [
         "Ohne Koordinaten"]
 
 
@@ -59,43 +61,46 @@ def test_wifi_page_rows_markers_filter_and_links(monkeypatch):
 @pytest.mark.parametrize("url", ["javascript:alert(1)", "JavaScript:alert(1)",
                                  "data:text/html,<script>alert(1)</script>", "/relative.csv"])
 def test_download_links_are_web_addresses_only(monkeypatch, url):
-    monkeypatch.setattr(th, "_datastore_rows", _rows(WIFI_ROWS))
+    monkeypatch.setattr(resources, "datastore_rows", _rows(WIFI_ROWS))
     pkg = {"type": "x", "resources": [{"id": "r3", "format": "CSV", "url": url},
                                       {"id": "r2", "format": "GeoJSON", "url": url}]}
-    for data in (th.gelsenkirchen_wifi_page(pkg), th.gelsenkirchen_broadband_page(pkg)):
+    for data in (h.gelsenkirchen_wifi_page(pkg), h.gelsenkirchen_broadband_page(pkg)):
         assert data["csv_url"] is None and data["geojson_url"] is None
 
 
 @pytest.mark.usefixtures("with_plugins", "request_context")
 def test_broadband_page_latest_per_stadtteil_and_city_trend(monkeypatch):
-    monkeypatch.setattr(th, "_datastore_rows", _rows(BB_ROWS))
-    data = th.gelsenkirchen_broadband_page(PKG, "1000")
+    monkeypatch.setattr(resources, "datastore_rows", _rows(BB_ROWS))
+    data = h.gelsenkirchen_broadband_page(PKG, "1000")
     assert data["latest"] == "2025-12-31"
     assert data["indicator"] == "1000" and data["indicator_column"] == "down_fn_hh_alle_1000"
     assert [r["area"] for r in data["rows"]] == ["Buer", "Horst"]  # no Stadtbezirk, no city
     assert data["trend"]["1000"] == [("2025-06-30", 20.5), ("2025-12-31", 50.2)]
     assert data["trend"]["ftthb"][-1] == ("2025-12-31", 31.0)
-    svg = str(data["trend_svg"])
-    assert svg.startswith("<svg") and svg.count("<polyline") == 3
+    svg = tk.render_snippet("gelsenkirchen/snippets/broadband_trend.html",
+                            {"chart": data["trend_chart"]})
+    assert svg.strip().startswith("<svg") and svg.count("<polyline") == 3
     assert "<b>" not in svg
 
 
 @pytest.mark.usefixtures("with_plugins", "request_context")
-def test_trend_svg_escapes_labels():
-    svg = str(th._trend_svg({"50": [("2025-06-30", 10.0)]}, {"50": "<script>x</script>"}))
+def test_trend_chart_escapes_labels():
+    chart = broadband_page.trend_chart({"50": [("2025-06-30", 10.0)]}, {"50": "<script>x</script>"})
+    svg = tk.render_snippet("gelsenkirchen/snippets/broadband_trend.html", {"chart": chart})
     assert "<script>" not in svg and "&lt;script&gt;" in svg
+    assert broadband_page.trend_chart({"50": []}, {}) is None
 
 
 @pytest.mark.usefixtures("with_plugins", "request_context")
 def test_numbers_and_dates_in_german():
-    assert th.gelsenkirchen_format_number(1234.56, 1) == "1.234,6"
-    assert th.gelsenkirchen_format_date("2025-12-31") == "31.12.2025"
-    assert th.gelsenkirchen_format_number(None) == ""
+    assert h.gelsenkirchen_format_number(1234.56, 1) == "1.234,6"
+    assert h.gelsenkirchen_format_date("2025-12-31") == "31.12.2025"
+    assert h.gelsenkirchen_format_number(None) == ""
 
 
 @pytest.mark.usefixtures("with_plugins", "request_context")
 def test_map_config_defaults_to_basemap_de():
-    cfg = th.gelsenkirchen_map_config()
+    cfg = h.gelsenkirchen_map_config()
     assert cfg["tile_url"].startswith("https://sgx.geodatenzentrum.de/wmts_basemapde/")
     assert "basemap.de / BKG" in cfg["attribution"] and "{month_year}" not in cfg["attribution"]
     assert cfg["max_zoom"] == 18
@@ -105,4 +110,4 @@ def test_map_config_defaults_to_basemap_de():
 def test_key_figures_absent_without_harvested_datasets():
     from ckanext.gelsenkirchen import page_cache
     page_cache.cache.clear()
-    assert th.gelsenkirchen_key_figures() == []
+    assert h.gelsenkirchen_key_figures() == []

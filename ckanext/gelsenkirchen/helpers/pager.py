@@ -1,5 +1,4 @@
-"""The list pager with an accessible name on every link (re-exported by
-``helpers.py``).
+"""The list pager with an accessible name on every link.
 
 CKAN's pager (``ckan.lib.pagination.Page.pager``) draws "previous" and
 "next" as icons without text: links without a name (axe ``link-name``,

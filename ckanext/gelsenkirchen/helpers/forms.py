@@ -1,4 +1,4 @@
-"""Template helpers of the dataset schemas (re-exported by ``helpers.py``).
+"""Helpers of the dataset forms and dataset pages' field values.
 
 The ``gelsenkirchen_*_choices`` helpers feed the ``choices_helper`` of the
 scheming fields, so the form choices come from the same code lists as the
@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ckanext.gelsenkirchen import dataset_types, geography
+from ckanext.gelsenkirchen import geography
+from ckanext.gelsenkirchen.logic import search
 from ckanext.gelsenkirchen.logic import vocabularies as v
 from ckanext.gelsenkirchen.logic.messages import current_lang
 from ckanext.gelsenkirchen.logic.validators import gelsenkirchen_json_output
@@ -114,40 +115,6 @@ def gelsenkirchen_json_value(value: Any) -> Any:
     return gelsenkirchen_json_output(value)
 
 
-FACET_TITLES: dict[str, tuple[str, str]] = {
-    "vocab_gk_theme": ("Kategorien", "Themes"),
-    "vocab_gk_district": ("Stadtbezirke", "Districts (Stadtbezirke)"),
-    "vocab_gk_quarter": ("Stadtteile", "Quarters (Stadtteile)"),
-    "license_id": ("Lizenzen", "Licences"),
-    "res_format": ("Formate", "Formats"),
-    "organization": ("Organisationen", "Organisations"),
-    "dataset_type": ("Datensatztypen", "Dataset types"),
-}
-
-DATASET_TYPE_LABELS: dict[str, tuple[str, str]] = {
-    dataset_types.DATASET: ("Datensatz", "Dataset"),
-    dataset_types.WIFI: ("WLAN-Hotspots", "WiFi hotspots"),
-    dataset_types.BROADBAND: ("Breitbandversorgung", "Broadband coverage"),
-}
-
-
 def gelsenkirchen_facet_label(facet: str, value: str, lang: str | None = None) -> str | None:
     """The label of a facet value in the current language (None: unchanged)."""
-    lang = lang or current_lang()
-    en = lang.startswith("en")
-    if facet == "vocab_gk_theme":
-        term = v.term_from_value(v.THEMES, value)
-        return term.label("en" if en else "de") if term else None
-    if facet in ("vocab_gk_district", "vocab_gk_quarter"):
-        area = geography.AREAS.get(value)
-        return area.label("en" if en else "de") if area else None
-    if facet == "license_id":
-        lic = v.license_from_value(value)
-        return lic.label("en" if en else "de") if lic else None
-    if facet == "res_format":
-        ft = v.file_type_from_value(value)
-        return ft.label if ft else None
-    if facet == "dataset_type" and value in DATASET_TYPE_LABELS:
-        de, en_label = DATASET_TYPE_LABELS[value]
-        return en_label if en else de
-    return None
+    return search.facet_label(facet, value, lang or current_lang())
