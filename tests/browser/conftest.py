@@ -76,7 +76,14 @@ def _server_ini(port: int, directory: pathlib.Path) -> pathlib.Path:
         # figures must follow the data the tests create
         "ckanext.gelsenkirchen.home.cache_seconds = 0\n"
         # the sample datasets fill two pages: the pager is checked too
-        "ckan.datasets_per_page = 3\n",
+        "ckan.datasets_per_page = 3\n"
+        # CKAN 2.10 and 2.11's CLI reads the logging sections of the ini it is
+        # given (logging.config.fileConfig), not those of the one it uses
+        "[loggers]\nkeys = root\n[handlers]\nkeys = console\n[formatters]\nkeys = generic\n"
+        "[logger_root]\nlevel = WARNING\nhandlers = console\n"
+        "[handler_console]\nclass = StreamHandler\nargs = (sys.stderr,)\nlevel = NOTSET\n"
+        "formatter = generic\n"
+        "[formatter_generic]\nformat = %%(asctime)s %%(levelname)s [%%(name)s] %%(message)s\n",
         encoding="utf-8")
     return ini
 
