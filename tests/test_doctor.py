@@ -275,15 +275,20 @@ def test_pending_migrations_are_named_with_their_revisions(cli, throwaway_db, mo
     assert model.meta.engine is application_engine
 
 
+def _source_with_job(org: dict, title: str, url: str, status: str):
+    """A harvest source of ``org`` and one job of it in ``status``."""
+    source = harvest_factories.HarvestSourceObj(title=title, url=url, owner_org=org["id"])
+    job = harvest_factories.HarvestJobObj(source=source)
+    job.status = status
+    return source, job
+
+
 @pytest.mark.ckan_config("ckanext.gelsenkirchen.doctor.stuck_job_minutes", 60)
 @pytest.mark.usefixtures("harvest_test_plugin", "plugin_db", "empty_harvest_queues")
 def test_harvest_job_stuck_in_running_is_listed_with_its_source(cli):
     org = factories.Organization()
-    source = harvest_factories.HarvestSourceObj(title="WLAN-Hotspots Gelsenkirchen",
-                                                url="http://wifi.example.org/hotspots.json",
-                                                owner_org=org["id"])
-    job = harvest_factories.HarvestJobObj(source=source)
-    job.status = "Running"
+    source, job = _source_with_job(org, "WLAN-Hotspots Gelsenkirchen",
+                                   "http://wifi.example.org/hotspots.json", "Running")
     job.created = datetime.datetime.utcnow() - datetime.timedelta(hours=3)
     model.Session.commit()
     fresh = harvest_factories.HarvestJobObj(
@@ -356,11 +361,8 @@ def test_a_source_whose_last_run_errored_is_named_with_the_fix(cli):
     from ckanext.harvest.model import HarvestGatherError
 
     org = factories.Organization()
-    source = harvest_factories.HarvestSourceObj(title="WLAN-Hotspots Stadt",
-                                                url="http://wifi.example.org/hotspots.csv",
-                                                owner_org=org["id"])
-    job = harvest_factories.HarvestJobObj(source=source)
-    job.status = "Finished"
+    source, job = _source_with_job(org, "WLAN-Hotspots Stadt",
+                                   "http://wifi.example.org/hotspots.csv", "Finished")
     job.finished = datetime.datetime.utcnow()
     HarvestGatherError(message="The source could not be harvested: HTTP 503", job=job).save()
     model.Session.commit()
