@@ -58,6 +58,8 @@ def test_twenty_sources_at_once_with_two_fetch_consumers(world):
         "the fetch consumers' heartbeats")
     handled = {beat["pid"]: beat["handled"] for beat in beats}
     assert set(handled) == {f.pid for f in fetchers}
-    assert sum(handled.values()) == SOURCES and all(handled.values()), handled
+    # a message put back (source lock held by the other consumer) is handled
+    # again, so the count may exceed the sources; every source is verified above
+    assert sum(handled.values()) >= SOURCES and all(handled.values()), handled
     assert all(f.alive() for f in fetchers)
     print(f"{SOURCES} sources, 2 fetch consumers: {elapsed:.1f} s, handled {handled}")
