@@ -47,6 +47,8 @@ PGADMIN="${PGADMIN:-postgres}"
 REDIS_HOST="${REDIS_HOST:-127.0.0.1}"
 REDIS_PORT="${REDIS_PORT:-6379}"
 PGSOLR_DB="${PGSOLR_DB:-gelsenkirchen_pgsolr$DB_SUFFIX}"
+# the suite's pgsolr database (tests/harvest_processes start a second pgsolr on it)
+export PGSOLR_SUITE_DSN="postgresql://ckan_default@$PGHOST:$PGPORT/$PGSOLR_DB"
 PGSOLR_HOST="${PGSOLR_HOST:-127.0.0.1}"
 PGSOLR_PORT="${PGSOLR_PORT:-$VERSION_PGSOLR_PORT}"
 # Apache Solr of scripts/solr-ctl.sh (its cloud's first node)

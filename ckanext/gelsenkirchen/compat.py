@@ -25,7 +25,10 @@ have; each difference is listed here once, naming the CKAN change:
   gives a connection a 5 s read timeout by default. harvest_consumers.py
   sets its timeouts explicitly, which all three accept.
 - Sessions: CKAN 2.10 keeps the session in a beaker cookie, 2.11 and 2.12
-  in Flask-Session: test.ini sets both secrets.
+  in Flask-Session: test.ini sets both secrets. CKAN 2.10's
+  ``BeakerSessionInterface.save_session`` saves the session on every
+  response, so every visitor gets a cookie and http_cache.py marks no page
+  ``public`` there: a front proxy caches pages on 2.11 and 2.12 only.
 - Packaging: CKAN 2.10 and 2.11 pin packaging 24.1, too old for the
   setuptools (>= 77) that reads pyproject.toml's licence expression:
   tests/test_wheel.py builds the wheel in pip's isolated build there.

@@ -8,7 +8,8 @@ of these hold:
 - the user is anonymous and the request carries no API token (the
   ``apitoken_header_name`` header, ``Authorization`` by default);
 - the response sets no cookie and its page put no CSRF token in a form
-  (a token is tied to the visitor's session);
+  (a token is tied to the visitor's session); on CKAN 2.10 every response
+  sets beaker's session cookie (see compat.py), so nothing is shared there;
 - the page showed no private dataset (page_cache.mark_private).
 
 Every other GET/HEAD response gets ``Cache-Control: private, no-store``
@@ -41,6 +42,12 @@ def _anonymous() -> bool:
                 or request.headers.get("X-CKAN-API-Key"))
 
 
+def _sets_cookie(response: Any) -> bool:
+    # beaker (CKAN 2.10's sessions) adds its cookie outside Flask, after
+    # this hook, on every response: see compat.py
+    return "Set-Cookie" in response.headers or "beaker.session" in request.environ
+
+
 def _csrf_token_rendered() -> bool:
     field = tk.config.get("WTF_CSRF_FIELD_NAME") or "_csrf_token"
     return field in tk.g
@@ -52,7 +59,7 @@ def cache_control(response: Any) -> Any:
         return response
     max_age = tk.asint(tk.config.get(MAX_AGE_OPTION, 60))
     shareable = (response.status_code == 200 and _anonymous()
-                 and "Set-Cookie" not in response.headers
+                 and not _sets_cookie(response)
                  and not _csrf_token_rendered()
                  and not getattr(tk.g, "gelsenkirchen_private_data", False))
     response.headers.pop("Pragma", None)

@@ -198,7 +198,9 @@ def _as_validated(pkg: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]
 
     plugin = lookup_package_plugin(pkg.get("type"))
     schema = plugin.update_package_schema()
-    context = Context(session=model.Session, ignore_auth=True, user="",
+    # validated outside an action: CKAN 2.10 and 2.11 validators read
+    # context["model"], which only get_action fills in for them
+    context = Context(model=model, session=model.Session, ignore_auth=True, user="",
                       schema=schema)
     validated = plugin.validate(context, {**pkg, **fields}, schema, "package_update")
     data = validated[0] if validated else {}

@@ -60,6 +60,11 @@ class World:
             "ckanext.gelsenkirchen.harvest.read_timeout": "2",
             "ckanext.gelsenkirchen.harvest.total_timeout": "10",
             "ckanext.gelsenkirchen.harvest.consumer_heartbeat_seconds": "1",
+            # the databases the suite really uses: on CKAN 2.10 and 2.11 they
+            # come from CKAN_SQLALCHEMY_URL and its siblings (scripts/lib.sh),
+            # which the consumers' environment leaves out
+            **{key: tk.config[key] for key in (
+                "sqlalchemy.url", "ckan.datastore.write_url", "ckan.datastore.read_url")},
             **options}
         self.ini = harness.write_ini(tmp_path / "processes.ini", **self.options)
         self.consumers: list[harness.Consumer] = []

@@ -32,7 +32,7 @@ from ckan import model
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BIN = pathlib.Path(sys.executable).parent
 CKAN = BIN / "ckan"
-PGSOLR_DSN = os.environ.get("PGSOLR_TEST_DSN",
+PGSOLR_DSN = os.environ.get("PGSOLR_SUITE_DSN",  # scripts/lib.sh, per CKAN version
                             "postgresql://ckan_default@127.0.0.1/gelsenkirchen_pgsolr")
 
 

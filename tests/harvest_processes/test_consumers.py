@@ -63,7 +63,8 @@ def test_an_exception_in_any_stage_ends_that_job_and_the_consumers_go_on(raising
     assert gather.alive() and fetch.alive()
     assert "Traceback" in gather.output() and "OverflowError" in gather.output()
     assert "Traceback" in fetch.output() and "IntegrityError" in fetch.output()
-    assert world.verify()["exit_code"] == 0
+    verified = world.verify()
+    assert verified["exit_code"] == 0, verified
 
 
 def test_redis_restarts_and_killed_database_connections_are_survived(world):
@@ -83,4 +84,5 @@ def test_redis_restarts_and_killed_database_connections_are_survived(world):
     assert world.harvest(source)["statuses"] == ["updated"]
     assert world.dataset(source)["hotspot_count"] == 12
     assert gather.alive() and fetch.alive()
-    assert world.verify()["exit_code"] == 0
+    verified = world.verify()
+    assert verified["exit_code"] == 0, verified
