@@ -108,15 +108,17 @@ def index(relevance: RelevanceSet) -> None:
 def page_search_params(q: str) -> dict[str, Any]:
     """package_search's data dict as ckan/views/dataset.py:search builds it
     for ``/dataset/?q=…`` (first page, no sort chosen, no facet selected):
-    the dataset type filter, the facets of h.facets() and the gelsenkirchen
-    plugin's IFacets, ckan.datasets_per_page rows."""
+    the facets of h.facets() and the gelsenkirchen plugin's IFacets,
+    ckan.datasets_per_page rows, and no dataset type filter (with
+    ``ckan.search.show_all_types``' default, ``dataset``, the page lists
+    every type)."""
     import ckan.plugins as plugins
     import ckan.plugins.toolkit as tk
 
     facets: dict[str, str] = {f: f for f in tk.h.facets()}
     for plugin in plugins.PluginImplementations(plugins.IFacets):
         facets = plugin.dataset_facets(facets, "dataset")
-    return {"q": q, "fq": "+dataset_type:dataset", "facet.field": list(facets),
+    return {"q": q, "fq": "", "facet.field": list(facets),
             "rows": tk.config.get("ckan.datasets_per_page"), "start": 0, "sort": None,
             "extras": {}, "include_private": tk.config.get("ckan.search.default_include_private")}
 
