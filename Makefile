@@ -11,6 +11,7 @@
 #   make fuzz-parsers the harvest parsers, FUZZ_EXAMPLES random inputs per target, under limits
 #   make fuzz         both
 #   make diff-search  pgsolr against Apache Solr: DIFF_QUERIES (5000) generated queries, DIFF_SEED (1)
+#   make relevance    the German relevance set: recall and precision at 10 (SEARCH=pgsolr|solr)
 #   make bench-broadband broadband harvester benchmark (grid GeoPackage, 10,000-feature GeoJSON)
 #   make bench-harvest WiFi harvester benchmark (10,000-hotspot CSV and GeoJSON)
 #   make bench-pages  page response times, portal theme vs stock CKAN templates
@@ -21,7 +22,7 @@ SHELL := /bin/bash
 PORT ?= 5000
 export PORT
 
-.PHONY: install services test test-solrcloud conformance demo serve stop solr diff-search bench-search bench-broadband bench-harvest bench-pages bench-load lint config-reference fuzz fuzz-search fuzz-parsers
+.PHONY: install services test test-solrcloud conformance demo serve stop solr diff-search relevance bench-search bench-broadband bench-harvest bench-pages bench-load lint config-reference fuzz fuzz-search fuzz-parsers
 FUZZ_EXAMPLES ?= 100000
 
 install:
@@ -53,6 +54,12 @@ fuzz-search: install services
 diff-search: install services
 	@SEARCH=solr CONFORMANCE=0 PGSOLR_DIFF_QUERIES=$(or $(DIFF_QUERIES),5000) \
 	  PGSOLR_DIFF_SEED=$(or $(DIFF_SEED),1) scripts/run-tests.sh -s tests/pgsolr/test_differential.py
+
+# the German relevance set (tests/search/relevance_de.yaml) on SEARCH's backend:
+# prints recall and precision at 10 per query and overall (also kept in
+# test-artifacts/relevance-<backend>.txt); make test runs the same checks
+relevance: install services
+	@CONFORMANCE=0 scripts/run-tests.sh -s tests/search/test_relevance.py
 
 lint: install
 	@.venv/bin/ruff check .
