@@ -12,9 +12,12 @@ the throughput, the machine's load average, and whether the aims are met
 that of stock CKAN's templates). Exit status 1 when an aim is missed.
 With --nginx each server is then measured again behind nginx with
 config/nginx-ckan.conf, the documented front proxy that caches what CKAN
-marks public (anonymous pages and API answers, max-age 60 s).
+marks public (anonymous pages and API answers, max-age 60 s). With
+--harvest N, N WiFi sources are harvested at once by two fetch consumers
+while the theme is under load, and checked afterwards (bench/harvest_load.py).
 
     python bench/load.py --ini .run/bench/bench.ini [--users 50 --seconds 60] [--nginx]
+                         [--harvest 20]
 """
 from __future__ import annotations
 
@@ -30,12 +33,14 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+from bench.harvest_load import HarvestUnderLoad  # noqa: E402
 from bench.load_mix import API_PAGES, WEIGHTS  # noqa: E402
 from bench.portal import (  # noqa: E402
     ROOT,
     VENV_BIN,
     PgSolr,
     Server,
+    _actions,
     free_port,
     seed,
     seed_large,
@@ -131,6 +136,9 @@ def main() -> int:
     parser.add_argument("--nginx", action="store_true",
                         help="also run through nginx with config/nginx-ckan.conf (caching "
                              "anonymous pages); needs nginx (Debian: apt-get install nginx-light)")
+    parser.add_argument("--harvest", type=int, default=0, metavar="N",
+                        help="harvest N WiFi sources at once (two fetch consumers) while the "
+                             "theme is under load, then verify them")
     opts = parser.parse_args()
     if opts.nginx and not (shutil.which("nginx") or os.path.exists("/usr/sbin/nginx")):
         sys.exit("--nginx: nginx is missing. Install it with: apt-get install nginx-light")
@@ -139,6 +147,7 @@ def main() -> int:
     load_before = os.getloadavg()
     pgsolr = PgSolr(ini.parent)
     results: dict[str, dict[str, dict[str, float]]] = {}
+    harvested: dict[str, object] = {}
     try:
         for theme in (True, False):
             label = "theme" if theme else "stock"
@@ -156,8 +165,15 @@ def main() -> int:
                 print(f"==> {label}: {opts.users} clients for {opts.seconds} s "
                       f"(load average {os.getloadavg()[0]:.2f})", flush=True)
                 (out_dir / label).mkdir(parents=True, exist_ok=True)
+                harvest = None
+                if opts.harvest and theme:
+                    harvest = HarvestUnderLoad(server.ini, _actions(ini, server), opts.harvest,
+                                               out_dir / "harvest")
+                    harvest.start()
                 results[label] = run_locust(server.url, env, opts.users, opts.seconds,
                                             out_dir / label)
+                if harvest:
+                    harvested = harvest.finish()
                 if opts.nginx:
                     proxy = Nginx(server.url, out_dir / f"nginx-{label}")
                     try:
@@ -173,11 +189,12 @@ def main() -> int:
     finally:
         pgsolr.stop()
     load_after = os.getloadavg()
-    return report(results, opts, load_before, load_after)
+    return report(results, opts, load_before, load_after, harvested)
 
 
 def report(results: dict[str, dict[str, dict[str, float]]], opts: argparse.Namespace,
-           load_before: tuple[float, ...], load_after: tuple[float, ...]) -> int:
+           load_before: tuple[float, ...], load_after: tuple[float, ...],
+           harvested: dict[str, object]) -> int:
     print(f"\n{opts.users} clients, {opts.seconds} s each, {os.cpu_count()} cores, gunicorn "
           f"(ckanext/gelsenkirchen/gunicorn_conf.py) + pgsolr --server gunicorn; load average "
           f"before {load_before[0]:.2f}, after {load_after[2]:.2f} (15 min)\n")
@@ -205,6 +222,12 @@ def report(results: dict[str, dict[str, dict[str, float]]], opts: argparse.Names
             print(f"\nthroughput theme/stock{suffix}: {ratio:.2f} (aim >= 1.00)")
             if ratio < 1:
                 missed.append(f"throughput{suffix} {ratio:.2f}x of stock CKAN (aim >= 1)")
+    if harvested:
+        print(f"\nharvest under load: {harvested['sources']} sources, all jobs ended after "
+              f"{harvested['seconds']} s; unfinished jobs: {harvested['unfinished'] or 'none'}; "
+              f"problems: {harvested['problems'] or 'none'}")
+        if harvested["unfinished"] or harvested["problems"]:
+            missed.append("harvest under load: see above")
     print("\naims: " + ("all met" if not missed else "missed: " + "; ".join(missed)))
     return 1 if missed else 0
 
