@@ -19,7 +19,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from ckanext.gelsenkirchen.harvesters.report import Report
-from ckanext.gelsenkirchen.logic.messages import N_, Message, message, parse
+from ckanext.gelsenkirchen.logic.messages import N_, Message, message, parse, render
 
 if TYPE_CHECKING:
     from ckanext.harvest.model import HarvestJob, HarvestSource
@@ -58,6 +58,25 @@ class Run:
     @property
     def ok(self) -> bool:
         return self.state in OK_STATES
+
+    def as_dict(self, lang: str = "en", skipped_rows: bool = False) -> dict[str, Any]:
+        """The run for the API (``gelsenkirchen_harvest_history``): its
+        numbers, its state in ``lang``'s words and, with ``skipped_rows``,
+        the rows it skipped."""
+        out: dict[str, Any] = {
+            "job_id": self.job_id, "state": self.state, "ok": self.ok,
+            "words": render(self.words, lang),
+            "created": _iso(self.created), "finished": _iso(self.finished),
+            "duration_s": self.duration_s, "published": self.published, "new": self.new,
+            "changed": self.changed, "gone": self.gone, "skipped": self.skipped,
+            "errors": [render(e, lang) for e in self.errors], "guard": self.guard}
+        if skipped_rows:
+            out["skipped_rows"] = self.report.skipped_rows(lang) if self.report else []
+        return out
+
+
+def _iso(when: datetime.datetime | None) -> str | None:
+    return when.isoformat() if when else None
 
 
 def _state(job: HarvestJob, report: dict[str, Any] | None, statuses: list[str],
@@ -185,7 +204,6 @@ def check_runs(plugins: Any = None) -> Any:
     from ckanext.harvest.model import HarvestSource
 
     from ckanext.gelsenkirchen.doctor import CheckResult, _plugins
-    from ckanext.gelsenkirchen.logic.messages import render
 
     name = "harvest runs"
     if "harvest" not in _plugins(plugins):
