@@ -10,7 +10,9 @@ the same actions or the same functions:
   guard stopped, for one run.
 
 Each needs the auth of logic/auth.py (editors and admins of the source's
-organization, sysadmins).
+organization, sysadmins). And, when ckanext-harvest is enabled, a chained
+``harvest_jobs_run`` that checks the sources' alerts after it
+(harvesters/alerts.py).
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from typing import Any
 
 import ckan.plugins as p
 import ckan.plugins.toolkit as tk
-from ckan.types import Action, Context, DataDict
+from ckan.types import Action, ChainedAction, Context, DataDict
 
 from ckanext.gelsenkirchen.logic.messages import current_lang
 
@@ -111,11 +113,23 @@ def gelsenkirchen_harvest_release_guard(context: Context, data_dict: DataDict) -
             "job_id": history[0].job_id}
 
 
-def get_actions() -> dict[str, Action]:
-    """The actions of ``toolkit.blanket.actions``: the harvest actions when
-    ckanext-harvest is enabled."""
+@tk.chained_action
+def harvest_jobs_run(original: Action, context: Context, data_dict: DataDict) -> Any:
+    """ckanext-harvest's ``harvest_jobs_run`` (it marks finished jobs), then
+    the alerts of the sources; an alert that fails is logged, never raised."""
+    from ckanext.gelsenkirchen.harvesters import alerts
+
+    result = original(context, data_dict)
+    alerts.after_jobs_run()
+    return result
+
+
+def get_actions() -> dict[str, Action | ChainedAction]:
+    """The actions of ``toolkit.blanket.actions``: the harvest actions and
+    the chained harvest_jobs_run when ckanext-harvest is enabled."""
     if not p.plugin_loaded("harvest"):
         return {}
     return {"gelsenkirchen_harvest_history": gelsenkirchen_harvest_history,
             "gelsenkirchen_harvest_preview": gelsenkirchen_harvest_preview,
-            "gelsenkirchen_harvest_release_guard": gelsenkirchen_harvest_release_guard}
+            "gelsenkirchen_harvest_release_guard": gelsenkirchen_harvest_release_guard,
+            "harvest_jobs_run": harvest_jobs_run}
