@@ -54,7 +54,8 @@ class Finding:
     def line(self) -> str:
         done = (f"; sent: {', '.join(self.delivered)}" if self.delivered else "")
         failed = f"; NOT delivered, tried again next time: {self.error}" if self.error else ""
-        return f"'{self.title}' {self.state}: {render(self.words, 'en') or 'ok'}{done}{failed}"
+        words = render(self.words, "en")
+        return f"'{self.title}' {self.state}" + (f": {words}" if words else "") + done + failed
 
 
 def enabled() -> bool:

@@ -3,7 +3,8 @@ tables and this package's job reports: per job the rows published, new,
 changed, gone and skipped, the duration, the state in words and the skipped
 rows; and the next due run from the source's frequency.
 
-Used by the operator page (operator.py) and ``doctor``. States and their
+Used by the operator page (operator_views.py), the harvest actions
+(logic/action.py), the alerts (alerts.py) and ``doctor``. States and their
 words are untranslated messages (logic/messages.py) rendered by the reader.
 
 Why not ckanext-harvest's own numbers: it counts a harvest *object* with
