@@ -103,6 +103,9 @@ def test_the_wheel_ships_plugin_schemas_templates_and_pgsolr(wheel_venv: pathlib
     assert (shipped / "schemas/dataset.yaml").is_file()
     assert (shipped / "templates/gelsenkirchen/legal.html").is_file()
     assert (shipped / "i18n/de/LC_MESSAGES/ckanext-gelsenkirchen.mo").is_file()
+    migrations = shipped / "migration/gelsenkirchen"  # ckan db upgrade -p gelsenkirchen
+    assert (migrations / "env.py").is_file() and (migrations / "alembic.ini").is_file()
+    assert list((migrations / "versions").glob("*_harvest_alert_state.py"))
     assert (site / "pgsolr/schema-addition.xml").is_file()
     assert not (site / "tests").exists() and not (site / "bench").exists()
 

@@ -97,3 +97,26 @@ def harvest_preview(ctx: click.Context, source: str, config_text: str | None,
     else:
         click.echo(result.text())
     ctx.exit(0 if result.error is None and not result.guard else 1)
+
+
+@gelsenkirchen.command("harvest-alerts",
+                       short_help="Alert failed, guard-stopped and stale harvest sources.")
+@click.pass_context
+def harvest_alerts(ctx: click.Context) -> None:
+    """Check every harvest source of these harvesters and alert a source
+    whose last run failed or was stopped by the deletion guard, or that has
+    not completed a run for twice its frequency: one e-mail and webhook call
+    per state (docs/operations.md, Alerts). Prints one line per source; exit
+    status 1 when an alert could not be delivered (it is tried again at the
+    next check)."""
+    from ckanext.gelsenkirchen.harvesters import alerts
+
+    if not alerts.enabled():
+        click.echo(f"alerts are disabled ({alerts.ENABLED_OPTION} = false)")
+        return
+    findings = alerts.check_all()
+    for finding in findings:
+        click.secho(finding.line(), fg="red" if finding.error else None)
+    if not findings:
+        click.echo("no harvest source of this extension's harvesters")
+    ctx.exit(1 if any(f.error for f in findings) else 0)

@@ -10,7 +10,6 @@ organization, sysadmins): others get 403, an unknown source 404.
 """
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import ckan.plugins.toolkit as tk
@@ -18,7 +17,6 @@ from ckan.types import Context
 from flask import Blueprint, Response, request
 
 from ckanext.gelsenkirchen.harvesters import runs
-from ckanext.gelsenkirchen.harvesters.base import update_source_config
 from ckanext.gelsenkirchen.harvesters.exports import rows_to_csv
 from ckanext.gelsenkirchen.logic import messages
 from ckanext.gelsenkirchen.logic.messages import render
@@ -26,25 +24,26 @@ from ckanext.gelsenkirchen.logic.messages import render
 operator = Blueprint("gelsenkirchen_operator", __name__)
 
 CHART_RUNS = 10
-MAX_CONFIG_CHARS = 20_000  # a source configuration to preview
 CSV_COLUMNS = ("row", "id", "reason")
+
+
+def _context() -> Context:
+    return Context(user=tk.current_user.name if tk.current_user.is_authenticated else "")
 
 
 def _source_or_abort(source_id: str) -> tuple[dict[str, Any], Any]:
     """The source (its harvest_source_show dict and model row) the current
-    user may operate; 404 for an unknown source, 403 for anyone else."""
+    user may operate (logic/auth.py); 404 for an unknown source, 403 for
+    anyone else."""
     from ckanext.harvest.model import HarvestSource
 
-    context = Context(user=tk.current_user.name if tk.current_user.is_authenticated else "")
+    context = _context()
     try:
+        tk.check_access("gelsenkirchen_harvest_history", context, {"id": source_id})
         source = tk.get_action("harvest_source_show")(
             Context(**context, use_cache=False), {"id": source_id})
     except tk.ObjectNotFound:
         return tk.abort(404, tk._("Harvest source not found"))
-    except tk.NotAuthorized:
-        return tk.abort(403, tk._("You may not operate this harvest source"))
-    try:
-        tk.check_access("harvest_source_update", context, {"id": source["id"]})
     except tk.NotAuthorized:
         return tk.abort(403, tk._("You may not operate this harvest source"))
     return source, HarvestSource.get(source["id"])
@@ -79,8 +78,7 @@ def skipped_csv(source_id: str) -> Response:
     source, _ = _source_or_abort(source_id)
     history = runs.history(source["id"], limit=1)
     report = history[0].report if history else None
-    rows = [{"row": s.row, "id": s.feature_id, "reason": s.text()}
-            for s in (report.skipped if report else [])]
+    rows = report.skipped_rows() if report else []
     name = f"{source['name']}-skipped-rows.csv"
     return Response(rows_to_csv(rows, CSV_COLUMNS), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
@@ -88,34 +86,31 @@ def skipped_csv(source_id: str) -> Response:
 
 @operator.route("/harvest/<source_id>/runs/release", methods=["POST"])
 def release_guard(source_id: str) -> Any:
-    """Set ``accept_drop`` for the next run (the base harvester removes it
-    after that run), as the user, so the source's activity stream names who
-    released it."""
+    """``gelsenkirchen_harvest_release_guard`` as the user, so the source's
+    activity stream names who released it."""
     source, _ = _source_or_abort(source_id)
-    history = runs.history(source["id"], limit=1)
-    if not history or history[0].state != runs.GUARD:
-        tk.h.flash_error(tk._("The last run was not stopped by the deletion guard."))
-        return tk.redirect_to("gelsenkirchen_operator.source_runs", source_id=source["name"])
-    context = Context(user=tk.current_user.name)
-    cfg = json.loads(source.get("config") or "{}")
-    cfg["accept_drop"] = True
-    update_source_config(source["id"], json.dumps(cfg, ensure_ascii=False, indent=2), context)
-    tk.h.flash_success(tk._("Released: the next run publishes this state (start it now with "
-                            "Reharvest, or it runs when it is due)."))
+    try:
+        tk.get_action("gelsenkirchen_harvest_release_guard")(_context(), {"id": source["id"]})
+    except tk.ValidationError as error:
+        tk.h.flash_error(next(iter(error.error_summary.values()), str(error)))
+    else:
+        tk.h.flash_success(tk._("Released: the next run publishes this state (start it now "
+                                "with Reharvest, or it runs when it is due)."))
     return tk.redirect_to("gelsenkirchen_operator.source_runs", source_id=source["name"])
 
 
 @operator.route("/harvest/<source_id>/runs/preview", methods=["POST"])
 def source_preview(source_id: str) -> str:
-    """The dry run of the source ("Vorschau"), with its own configuration or
-    the one in the form; writes nothing (harvesters/preview.py)."""
-    from ckanext.gelsenkirchen.harvesters import preview
-
-    source, model_source = _source_or_abort(source_id)
+    """The dry run of the source ("Vorschau", ``gelsenkirchen_harvest_preview``),
+    with its own configuration or the one in the form; writes nothing."""
+    source, _ = _source_or_abort(source_id)
     config_text = (request.form.get("config") or "").strip() or None
-    if config_text is not None and len(config_text) > MAX_CONFIG_CHARS:
+    try:
+        result = tk.get_action("gelsenkirchen_harvest_preview")(
+            _context(), {"id": source["id"], "config": config_text,
+                         "lang": messages.current_lang()})
+    except tk.ValidationError:
         return tk.abort(413, tk._("The configuration is too long."))
-    result = preview.preview(model_source, config_text)
     return tk.render("gelsenkirchen/operator/preview.html", extra_vars={
-        "source": source, "preview": result.as_dict(messages.current_lang()),
+        "source": source, "preview": result,
         "config_text": config_text or source.get("config") or ""})

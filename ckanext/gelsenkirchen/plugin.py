@@ -2,7 +2,9 @@
 
 Everything that can be wired by ``toolkit.blanket`` is: helpers from
 the ``helpers`` package, CLI commands from ``cli.py``, config options from
-``config_declaration.yaml``.
+``config_declaration.yaml``, actions from ``logic/action.py`` (those that
+need ckanext-harvest only when it is enabled) and their auth functions
+from ``logic/auth.py``.
 """
 from __future__ import annotations
 
@@ -14,11 +16,14 @@ import ckan.plugins.toolkit as tk
 from ckan.lib.plugins import DefaultTranslation
 
 from ckanext.gelsenkirchen import http_cache
+from ckanext.gelsenkirchen.logic import action
 from ckanext.gelsenkirchen.logic import search as schema_search
 
 LICENSES_FILE = pathlib.Path(__file__).parent / "data" / "licenses-dcat-ap-de.json"
 
 
+@tk.blanket.actions(action.get_actions)
+@tk.blanket.auth_functions
 @tk.blanket.cli
 @tk.blanket.config_declarations
 @tk.blanket.helpers

@@ -33,6 +33,31 @@ def create_source(source_type: str, url: str, config: dict[str, Any] | None = No
     return tk.get_action("harvest_source_create")({"user": sysadmin["name"]}, data)
 
 
+def api_headers(user: dict[str, Any]) -> dict[str, str]:
+    """Headers that authenticate requests as ``user`` (an API token)."""
+    return {"Authorization": factories.APIToken(user=user["name"])["token"]}
+
+
+def org_member(org_id: str, role: str) -> dict[str, Any]:
+    """A new user with ``role`` (member, editor, admin) in organization ``org_id``."""
+    user = factories.User()
+    tk.get_action("organization_member_create")(
+        {"ignore_auth": True, "user": factories.Sysadmin()["name"]},
+        {"id": org_id, "username": user["name"], "role": role})
+    return user
+
+
+def assert_released_by(source: dict[str, Any], user: dict[str, Any]) -> None:
+    """The deletion guard of ``source`` is released (``accept_drop``) and
+    the source's newest activity names ``user``."""
+    shown = tk.get_action("harvest_source_show")({"ignore_auth": True, "use_cache": False},
+                                                 {"id": source["id"]})
+    assert json.loads(shown["config"])["accept_drop"] is True
+    activity = tk.get_action("package_activity_list")({"ignore_auth": True},
+                                                      {"id": source["id"]})[0]
+    assert activity["user_id"] == user["id"]
+
+
 def run_job(source: dict[str, Any], harvester_name: str) -> dict[str, Any]:
     """One harvest job gather -> fetch -> import, as `ckan harvester run-test` does."""
     harvester = queue.get_harvester(harvester_name)

@@ -14,6 +14,7 @@ import responses
 from bs4 import BeautifulSoup
 from ckan.tests import factories
 
+from . import support
 from .wifi import support as ws
 
 pytestmark = [
@@ -27,16 +28,8 @@ def _soup(response) -> BeautifulSoup:
     return BeautifulSoup(response.get_data(as_text=True), "html.parser")
 
 
-def _auth(user: dict) -> dict[str, str]:
-    return {"Authorization": factories.APIToken(user=user["name"])["token"]}
-
-
-def _member(org_id: str, role: str) -> dict:
-    user = factories.User()
-    tk.get_action("organization_member_create")(
-        {"ignore_auth": True, "user": factories.Sysadmin()["name"]},
-        {"id": org_id, "username": user["name"], "role": role})
-    return user
+_auth = support.api_headers
+_member = support.org_member
 
 
 @pytest.fixture
@@ -118,12 +111,7 @@ def test_guard_stop_is_explained_and_released_by_an_editor(app, harvested, rsps)
 
     response = app.post(f"{page}/release", headers=editor, follow_redirects=False)
     assert response.status_code == 302
-    source = tk.get_action("harvest_source_show")({"ignore_auth": True, "use_cache": False},
-                                                  {"id": harvested["id"]})
-    assert json.loads(source["config"])["accept_drop"] is True
-    activity = tk.get_action("package_activity_list")({"ignore_auth": True},
-                                                      {"id": harvested["id"]})[0]
-    assert activity["user_id"] == editor_user["id"]
+    support.assert_released_by(harvested, editor_user)
 
     out = ws.run(harvested)
     assert out["statuses"] == ["updated"], out

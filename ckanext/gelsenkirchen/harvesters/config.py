@@ -18,11 +18,13 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ckanext.gelsenkirchen import dataset_types, geography
+from ckanext.gelsenkirchen.harvesters import http
 from ckanext.gelsenkirchen.harvesters.source import crs as source_crs
 from ckanext.gelsenkirchen.harvesters.source.numbers import DECIMAL_RULES
 from ckanext.gelsenkirchen.harvesters.source.text import DELIMITERS
 
 DATASET_NAME = re.compile(r"^[a-z0-9_-]{2,100}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class ConfigError(ValueError):
@@ -115,6 +117,23 @@ def check_dataset_name(key: str, value: Any) -> None:
         raise ConfigError(f'"{key}" must be 2-100 lowercase letters, digits, "-" or "_"')
 
 
+def check_emails(key: str, value: Any) -> None:
+    """One address or a list of addresses (harvesters/alerts.py)."""
+    addresses = [value] if isinstance(value, str) else value
+    if not addresses or not all(isinstance(a, str) and EMAIL.match(a) for a in addresses):
+        raise ConfigError(f'"{key}" must be an e-mail address or a list of them, '
+                          'e.g. "opendata@gelsenkirchen.de"')
+
+
+def check_webhook(key: str, value: Any) -> None:
+    """An http(s) URL with a host and without credentials; its addresses are
+    checked when an alert is posted (http.post_json), as a source URL's are."""
+    try:
+        http.check_url(value, http.Limits(allow_private_addresses=True))
+    except http.FetchError as error:
+        raise ConfigError(f'"{key}": {error}') from None
+
+
 #: Dataset fields a source sets with keys of its own, not with dataset_defaults.
 OWN_KEY_FIELDS = {"title": "dataset_title", "notes": "dataset_notes"}
 
@@ -203,6 +222,10 @@ BASE_CONFIG_KEYS: dict[str, ConfigKey] = {
     "dataset_defaults": dataset_defaults_key(dataset_types.DATASET),
     "bbox": ConfigKey((list, str), "accepted area minlon,minlat,maxlon,maxlat "
                                    "(default: the city's)", check_bbox),
+    "alert_email": ConfigKey((str, list), "who gets this source's alerts by e-mail (default: "
+                                          "the admins of its organization)", check_emails),
+    "alert_webhook": ConfigKey((str,), "URL that receives this source's alerts as JSON "
+                                       "(default: the site's alerts.webhook_url)", check_webhook),
 }
 
 #: The keys of the source toolkit (harvesters/source/), the same in every

@@ -1,6 +1,7 @@
 """Safe HTTP fetching for harvesters.
 
-Every request made on behalf of a harvest source goes through :func:`fetch`:
+Every request made on behalf of a harvest source goes through :func:`fetch`
+(and every alert webhook through :func:`post_json`, under the same rules):
 
 * only ``http`` and ``https`` URLs, without credentials in the URL;
 * a connect and a read timeout, plus an overall deadline for the download;
@@ -293,11 +294,7 @@ def fetch(url: str, limits: Limits, *, etag: str | None = None,
     A ``304 Not Modified`` answer to the conditional request is returned with
     ``not_modified=True`` and an empty body.
     """
-    session = session or requests.Session()
-    session.trust_env = False  # no proxies or netrc credentials from the environment
-    adapter = FetchAdapter()
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
+    session = _session(session)
     headers = {"User-Agent": limits.user_agent, "Accept-Encoding": "gzip, deflate"}
     if accept:
         headers["Accept"] = accept
@@ -315,6 +312,46 @@ def fetch(url: str, limits: Limits, *, etag: str | None = None,
         if watch.expired:  # also when the shut socket read as a clean end of the body
             raise watch.timed_out()
         return response
+
+
+def _session(session: requests.Session | None = None) -> requests.Session:
+    """A session whose connections obey the running fetch (peer check, deadline)."""
+    session = session or requests.Session()
+    session.trust_env = False  # no proxies or netrc credentials from the environment
+    adapter = FetchAdapter()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+def post_json(url: str, payload: Any, limits: Limits, *,
+              resolver: Resolver | None = None) -> int:
+    """POST ``payload`` as JSON to ``url`` (a webhook) under the same rules as
+    :func:`fetch`: scheme, credentials and addresses checked before the
+    request and on the connected socket, timeouts and the overall deadline.
+    Redirects are not followed; an answer other than 2xx is a FetchError.
+    Returns the status."""
+    import json
+
+    check_url(url, limits, resolver)
+    session = _session()
+    headers = {"User-Agent": limits.user_agent, "Content-Type": "application/json"}
+    body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    with _Fetch(limits) as watch:
+        try:
+            resp = session.post(url, data=body, headers=headers, allow_redirects=False,
+                                stream=True, timeout=(limits.connect_timeout, limits.read_timeout))
+        except requests.exceptions.RequestException as error:
+            if watch.expired:
+                raise watch.timed_out() from None
+            forbidden = _forbidden_address(error)
+            raise FetchError(forbidden.message if forbidden is not None
+                             else f"could not post to {host_of(url)}: {_reason(error)}") from None
+        resp.close()
+    if not 200 <= resp.status_code < 300:
+        raise FetchError(f"{host_of(url)} answered HTTP {resp.status_code} {resp.reason or ''}"
+                         .rstrip())
+    return resp.status_code
 
 
 def _get(session: requests.Session, url: str, headers: dict[str, str], limits: Limits,
@@ -370,18 +407,18 @@ def _request(session: requests.Session, url: str, headers: dict[str, str],
         return session.get(url, headers=headers, stream=True, allow_redirects=False,
                            timeout=(limits.connect_timeout, limits.read_timeout))
     except requests.exceptions.ConnectTimeout:
-        raise FetchError(f"connection to {_host(url)} timed out after "
+        raise FetchError(f"connection to {host_of(url)} timed out after "
                          f"{limits.connect_timeout:g} s") from None
     except requests.exceptions.ReadTimeout:
-        raise FetchError(f"{_host(url)} did not answer within {limits.read_timeout:g} s "
+        raise FetchError(f"{host_of(url)} did not answer within {limits.read_timeout:g} s "
                          "(read timeout)") from None
     except requests.exceptions.ConnectionError as error:
         forbidden = _forbidden_address(error)
         if forbidden is not None:
             raise FetchError(forbidden.message) from None
-        raise FetchError(f"could not connect to {_host(url)}: {_reason(error)}") from None
+        raise FetchError(f"could not connect to {host_of(url)}: {_reason(error)}") from None
     except requests.exceptions.RequestException as error:
-        raise FetchError(f"request to {_host(url)} failed: {_reason(error)}") from None
+        raise FetchError(f"request to {host_of(url)} failed: {_reason(error)}") from None
 
 
 def _read_body(resp: requests.Response, url: str, limits: Limits) -> bytes:
@@ -396,15 +433,15 @@ def _read_body(resp: requests.Response, url: str, limits: Limits) -> bytes:
                                  f"{_size(limits.max_bytes)}; download stopped")
             chunks.append(chunk)
     except requests.exceptions.ChunkedEncodingError:
-        raise FetchError(f"the response from {_host(url)} was truncated "
+        raise FetchError(f"the response from {host_of(url)} was truncated "
                          "(connection closed before the announced length)") from None
     except requests.exceptions.ContentDecodingError:
-        raise FetchError(f"the response from {_host(url)} could not be decompressed") from None
+        raise FetchError(f"the response from {host_of(url)} could not be decompressed") from None
     except requests.exceptions.ReadTimeout:
-        raise FetchError(f"{_host(url)} stopped sending within {limits.read_timeout:g} s "
+        raise FetchError(f"{host_of(url)} stopped sending within {limits.read_timeout:g} s "
                          "(read timeout)") from None
     except requests.exceptions.ConnectionError as error:
-        raise FetchError(f"the connection to {_host(url)} broke off: {_reason(error)}") from None
+        raise FetchError(f"the connection to {host_of(url)} broke off: {_reason(error)}") from None
     finally:
         resp.close()
     return b"".join(chunks)
@@ -437,7 +474,7 @@ def content_hash(parts: Iterable[bytes | str]) -> str:
     return digest.hexdigest()
 
 
-def _host(url: str) -> str:
+def host_of(url: str) -> str:
     return urlsplit(url).netloc or url
 
 

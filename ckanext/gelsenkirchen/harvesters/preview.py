@@ -18,6 +18,8 @@ from ckanext.gelsenkirchen.logic.messages import Message, message, render
 
 #: changed rows whose columns the preview lists
 MAX_CHANGED_LISTED = 50
+#: a source configuration to try (the form, the action)
+MAX_CONFIG_CHARS = 20_000
 
 
 @dataclasses.dataclass
@@ -36,8 +38,7 @@ class Preview:
             return out
         assert self.report is not None
         out.update(records_read=self.report.records_read, valid=self.report.published,
-                   skipped=[{"row": s.row, "id": s.feature_id, "reason": s.text(lang)}
-                            for s in self.report.skipped],
+                   skipped=self.report.skipped_rows(lang),
                    warnings=self.report.warning_texts(lang), changes=self.changes,
                    changed_columns=self.changed_columns,
                    guard=render(self.guard, lang) if self.guard else None)

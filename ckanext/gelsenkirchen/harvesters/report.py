@@ -65,6 +65,11 @@ class Report:
         if stored not in self.warnings:
             self.warnings.append(stored)
 
+    def skipped_rows(self, lang: str | None = None) -> list[dict[str, Any]]:
+        """The skipped rows as {row, id, reason} (the operator page's table
+        and CSV, the preview, the API), the reason in ``lang``."""
+        return [{"row": s.row, "id": s.feature_id, "reason": s.text(lang)} for s in self.skipped]
+
     def warning_texts(self, lang: str | None = None) -> list[str]:
         return [render(w, lang) for w in self.warnings]
 

@@ -3,7 +3,8 @@ tables and this package's job reports: per job the rows published, new,
 changed, gone and skipped, the duration, the state in words and the skipped
 rows; and the next due run from the source's frequency.
 
-Used by the operator page (operator.py) and ``doctor``. States and their
+Used by the operator page (operator_views.py), the harvest actions
+(logic/action.py), the alerts (alerts.py) and ``doctor``. States and their
 words are untranslated messages (logic/messages.py) rendered by the reader.
 
 Why not ckanext-harvest's own numbers: it counts a harvest *object* with
@@ -19,7 +20,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from ckanext.gelsenkirchen.harvesters.report import Report
-from ckanext.gelsenkirchen.logic.messages import N_, Message, message, parse
+from ckanext.gelsenkirchen.logic.messages import N_, Message, message, parse, render
 
 if TYPE_CHECKING:
     from ckanext.harvest.model import HarvestJob, HarvestSource
@@ -58,6 +59,25 @@ class Run:
     @property
     def ok(self) -> bool:
         return self.state in OK_STATES
+
+    def as_dict(self, lang: str = "en", skipped_rows: bool = False) -> dict[str, Any]:
+        """The run for the API (``gelsenkirchen_harvest_history``): its
+        numbers, its state in ``lang``'s words and, with ``skipped_rows``,
+        the rows it skipped."""
+        out: dict[str, Any] = {
+            "job_id": self.job_id, "state": self.state, "ok": self.ok,
+            "words": render(self.words, lang),
+            "created": _iso(self.created), "finished": _iso(self.finished),
+            "duration_s": self.duration_s, "published": self.published, "new": self.new,
+            "changed": self.changed, "gone": self.gone, "skipped": self.skipped,
+            "errors": [render(e, lang) for e in self.errors], "guard": self.guard}
+        if skipped_rows:
+            out["skipped_rows"] = self.report.skipped_rows(lang) if self.report else []
+        return out
+
+
+def _iso(when: datetime.datetime | None) -> str | None:
+    return when.isoformat() if when else None
 
 
 def _state(job: HarvestJob, report: dict[str, Any] | None, statuses: list[str],
@@ -185,7 +205,6 @@ def check_runs(plugins: Any = None) -> Any:
     from ckanext.harvest.model import HarvestSource
 
     from ckanext.gelsenkirchen.doctor import CheckResult, _plugins
-    from ckanext.gelsenkirchen.logic.messages import render
 
     name = "harvest runs"
     if "harvest" not in _plugins(plugins):
