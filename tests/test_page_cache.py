@@ -7,9 +7,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from ckan.config.middleware import flask_app
 
-from ckanext.gelsenkirchen import page_cache
+from ckanext.gelsenkirchen import compat, page_cache
 from tests.browser.sample_data import HOTSPOT_FIELDS, HOTSPOTS
 from tests.logic.data import (  # noqa: F401 (fixtures)
     call_as,
@@ -20,7 +19,7 @@ from tests.logic.data import (  # noqa: F401 (fixtures)
 PASSWORD = "correct123-Gelsenkirchen"
 # CKAN 2.10 saves a beaker session, and sends its cookie, on every response
 # (ckanext/gelsenkirchen/compat.py); 2.11 and 2.12 only for a session in use
-BEAKER_SESSIONS = hasattr(flask_app, "BeakerSessionInterface")
+BEAKER_SESSIONS = compat.beaker_sessions()
 
 
 def _wifi(sysadmin: dict, organization: dict, private: bool = False,

@@ -155,3 +155,10 @@ def search_url_of_config() -> Iterator[None]:
     finally:
         for name, value in before.items():
             setattr(settings, name, value)
+
+
+def beaker_sessions() -> bool:
+    """CKAN 2.10: sessions in beaker, saved (and their cookie sent) on every
+    response, so no page can be shared by a front proxy (http_cache.py)."""
+    from ckan.config.middleware import flask_app
+    return hasattr(flask_app, "BeakerSessionInterface")

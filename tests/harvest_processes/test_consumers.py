@@ -25,6 +25,12 @@ def raising_world(world, plugin_path, monkeypatch):
     import ckan.plugins.toolkit as tk
 
     monkeypatch.syspath_prepend(str(plugin_path))
+    try:  # CKAN 2.10 finds plugins in pkg_resources' working set, made at import
+        import pkg_resources
+    except ImportError:
+        pass
+    else:
+        pkg_resources.working_set.add_entry(str(plugin_path))
     world.extra_path = str(plugin_path)
     plugins = tk.config["ckan.plugins"]
     plugins = plugins.split() if isinstance(plugins, str) else list(plugins)

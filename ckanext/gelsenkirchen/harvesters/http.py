@@ -432,6 +432,8 @@ def _read_body(resp: requests.Response, url: str, limits: Limits) -> bytes:
                 raise FetchError(f"the source is larger than the limit of "
                                  f"{_size(limits.max_bytes)}; download stopped")
             chunks.append(chunk)
+        if _cut_short(resp):
+            raise requests.exceptions.ChunkedEncodingError
     except requests.exceptions.ChunkedEncodingError:
         raise FetchError(f"the response from {host_of(url)} was truncated "
                          "(connection closed before the announced length)") from None
@@ -445,6 +447,15 @@ def _read_body(resp: requests.Response, url: str, limits: Limits) -> bytes:
     finally:
         resp.close()
     return b"".join(chunks)
+
+
+def _cut_short(resp: requests.Response) -> bool:
+    """Fewer bytes arrived than ``Content-Length`` announced. urllib3 2
+    raises for this itself; urllib3 1.26 (CKAN 2.10's pin) ends the body
+    quietly, so a truncated source would look complete."""
+    announced = resp.headers.get("Content-Length", "")
+    tell = getattr(resp.raw, "tell", None)
+    return announced.isdigit() and callable(tell) and int(tell()) < int(announced)
 
 
 _HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)[\s>]", re.I | re.S)
