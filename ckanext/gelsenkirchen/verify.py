@@ -200,7 +200,8 @@ def _as_validated(pkg: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]
     schema = plugin.update_package_schema()
     # validated outside an action: CKAN 2.10 and 2.11 validators read
     # context["model"], which only get_action fills in for them
-    context = Context(model=model, session=model.Session, ignore_auth=True, user="",
+    # (CKAN 2.12's Context type no longer declares "model")
+    context = Context(model=model, session=model.Session, ignore_auth=True, user="",  # type: ignore[typeddict-unknown-key]
                       schema=schema)
     validated = plugin.validate(context, {**pkg, **fields}, schema, "package_update")
     data = validated[0] if validated else {}
