@@ -31,6 +31,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import ranks
+
 # a faceted field with more distinct values, or whose sets would take more
 # memory than this, is counted in SQL
 MAX_FACET_VALUES = 5000
@@ -40,9 +42,15 @@ MAX_FIELD_BYTES = 32 * 1024 * 1024
 # relevance, name, title, date modified or created
 MAX_ENTRIES = 256
 MAX_ORDERS = 8
+# pages of queries scored in SQL kept per core generation (each holds
+# its rows' stored documents)
+MAX_RESULTS = 32
 # a write adding more documents than this (or a tenth of the core), or
 # leaving more than a fifth of the positions dead, rebuilds the sets
 ADVANCE_MAX_NEW = 500
+# a page from a group of at most this many documents is sorted by their
+# places in the cached order instead of walking the order
+SMALL_GROUP = 256
 
 
 SortSpec = tuple[str, bool, bool, str]   # column, desc, nulls first, ORDER BY item
@@ -57,6 +65,16 @@ class Order:
     specs: list[SortSpec]
     positions: list[int]
     keys: dict[int, tuple[Any, ...]]     # position -> key values
+    _rank: list[int] | None = None       # position -> place in positions
+
+    def rank(self, size: int) -> list[int]:
+        """Each position's place in the order (dead positions: last)."""
+        if self._rank is None or len(self._rank) != size:
+            rank = [len(self.positions)] * size
+            for i, p in enumerate(self.positions):
+                rank[p] = i
+            self._rank = rank
+        return self._rank
 
     def sql(self, delta: bool) -> str:
         """All the core's documents in order, or only those after a seq."""
@@ -102,6 +120,18 @@ class CoreSets:
     # filter key -> requests that used it; only filters used by several
     # requests are carried over a write (a map extent is usually used once)
     uses: dict[tuple[str, str], int] = field(default_factory=dict)
+    # ts_rank terms (ranks.py): tsquery -> {value: set}, None when it has
+    # too many values; and how many requests used each
+    terms: dict[str, dict[float, int] | None] = field(default_factory=dict)
+    term_uses: dict[str, int] = field(default_factory=dict)
+    # (match set, score and sort, start, rows) -> (maxScore, page) of
+    # queries scored in SQL (bf, boost); not carried over a write
+    results: dict[Any, Any] = field(default_factory=dict)
+
+    def keep_result(self, key: Any, value: Any) -> None:
+        if len(self.results) >= MAX_RESULTS:
+            self.results.clear()
+        self.results[key] = value
 
     @property
     def size(self) -> int:
@@ -124,6 +154,39 @@ class CoreSets:
                 for bit in range(8):
                     if byte >> bit & 1:
                         out.append(seqs[base + bit])
+        return out
+
+    def positions(self, mask: int) -> list[int]:
+        """The positions set in ``mask``."""
+        out: list[int] = []
+        while mask:
+            low = mask & -mask
+            out.append(low.bit_length() - 1)
+            mask ^= low
+        return out
+
+    def first_ranked(self, groups: list[tuple[float, int]], order: Order, start: int,
+                     rows: int) -> list[tuple[int, float]]:
+        """(seq, score) of the documents start..start+rows of ``groups``
+        (score, set), taken group by group, each in ``order``."""
+        out: list[tuple[int, float]] = []
+        skip = start
+        for score, mask in groups:
+            if len(out) >= rows:
+                break
+            n = mask.bit_count()
+            if skip >= n:
+                skip -= n
+                continue
+            want = rows - len(out)
+            if n <= SMALL_GROUP:
+                rank = order.rank(len(self.seqs))
+                got = sorted(self.positions(mask), key=rank.__getitem__)[skip:skip + want]
+                seqs = [self.seqs[p] for p in got]
+            else:
+                seqs = self.first(mask, order.positions, skip, want)
+            out.extend((q, score) for q in seqs)
+            skip = 0
         return out
 
     def first(self, mask: int, order: list[int], start: int, rows: int) -> list[int]:
@@ -249,7 +312,57 @@ class DocSets:
         new.values.update((name, None) for name, vals in list(old.values.items()) if vals is None)
         for key, order in list(old.orders.items()):
             new.orders[key] = DocSets._advance_order(cur, core, old, new, order, removed)
+        DocSets._advance_terms(cur, core, old, new)
         return new
+
+    @staticmethod
+    def _advance_terms(cur: Any, core: str, old: CoreSets, new: CoreSets) -> None:
+        """The term classes used by several requests, without the removed
+        documents and with the added ones."""
+        kept = [(t, c) for t, c in list(old.terms.items())
+                if c is not None and old.term_uses.get(t, 0) >= 2]
+        if not kept:
+            return
+        rows: list[Any] = []
+        if new.size > old.size:
+            sql, params = ranks.term_sql([t for t, _ in kept], delta=True)
+            cur.execute(sql, params + [core, old.max_seq])
+            rows = cur.fetchall()
+        for i, (term, classes) in enumerate(kept):
+            grown = ranks.classes_from_rows(rows, 1 + i, new.pos, new.mask)
+            merged = {v: m & new.alive for v, m in classes.items()}
+            for v, m in (grown or {}).items():
+                merged[v] = merged.get(v, 0) | m
+            merged = {v: m for v, m in merged.items() if m}
+            new.terms[term] = None if grown is None or len(merged) > ranks.MAX_CLASSES \
+                else merged
+            new.term_uses[term] = old.term_uses.get(term, 0)
+
+    @staticmethod
+    def term_classes(cur: Any, sets: CoreSets, core: str,
+                     terms: list[str]) -> list[dict[float, int]] | None:
+        """{value: set} of ``ts_rank(tsv, term)`` for each term (ranks.py),
+        computing the missing ones in one statement; None when a term has
+        too many values."""
+        todo = [t for t in terms if t not in sets.terms]
+        if todo:
+            sql, params = ranks.term_sql(todo, delta=False)
+            cur.execute(sql, params + [core, ranks.any_term(todo)])
+            rows = cur.fetchall()
+            if len(sets.terms) + len(todo) > MAX_ENTRIES:
+                keep = sorted(sets.terms, key=lambda t: -sets.term_uses.get(t, 0))[:MAX_ENTRIES // 2]
+                sets.terms = {t: sets.terms[t] for t in keep if t in sets.terms}
+                sets.term_uses = {t: sets.term_uses[t] for t in keep if t in sets.term_uses}
+            for i, term in enumerate(todo):
+                sets.terms[term] = ranks.classes_from_rows(rows, 1 + i, sets.pos, sets.mask)
+        out: list[dict[float, int]] = []
+        for term in terms:
+            sets.term_uses[term] = sets.term_uses.get(term, 0) + 1
+            classes = sets.terms.get(term)
+            if classes is None:
+                return None
+            out.append(classes)
+        return out
 
     @staticmethod
     def _advance_order(cur: Any, core: str, old: CoreSets, new: CoreSets, order: Order,
@@ -347,13 +460,13 @@ class DocSets:
 
     @staticmethod
     def order(cur: Any, sets: CoreSets, core: str, select: str, params: list[Any],
-              specs: list[SortSpec]) -> list[int]:
+              specs: list[SortSpec]) -> Order:
         """The core's positions sorted by ``specs`` (then seq); ``select``
         are the columns over pgsolr_doc that the specs name."""
         key = filter_key(select + "|" + "|".join(o for _, _, _, o in specs), params)
         hit = sets.orders.get(key)
         if hit is not None:
-            return hit.positions
+            return hit
         order = Order(select, params, specs, [], {})
         cur.execute(order.sql(delta=False), params + [core])
         pos = sets.pos
@@ -364,4 +477,4 @@ class DocSets:
         if len(sets.orders) >= MAX_ORDERS:
             sets.orders.clear()
         sets.orders[key] = order
-        return order.positions
+        return order

@@ -30,6 +30,7 @@ from .facets import (
 )
 from .functions import COLUMN_FIELDS, compile_function
 from .query import MAX_QUERY_LEN, Budget, Compiler, Frag, _and, parse_local_params
+from .ranks import Atomized, atomize, class_scores, ranked, split
 from .schema import NUMERIC, Schema, require_supported
 
 MAX_ROWS = 1_000_000
@@ -90,6 +91,10 @@ class Plan:
     order_parts: list[str]           # ORDER BY over cols, ending with seq
     # the keys other than score: (column, desc, nulls first, ORDER BY item)
     sort_specs: list[tuple[str, bool, bool, str]]
+    # the score over its ts_rank terms (ranks.py) when score sorts first
+    atomized: Atomized | None = None
+    score_desc: bool = True
+    key_count: int = 0               # parameters of the sort key columns (end of col_params)
 
 
 Answer = tuple[int, Any, Any, list[Any], list[int]]   # numFound, page, maxScore, facets, fq counts
@@ -379,9 +384,14 @@ class Searcher:
         order_parts.append("seq ASC")
         plan = Plan(qfrag, filters, specs, facet_cols, facet_queries, start, rows, score_sql,
                     need_score, cols, col_params, order_parts, sort_specs)
+        if not qfrag.match_all and score_sql != "1.0" and sort_keys[0].is_score \
+                and not any(k.is_score for k in sort_keys[1:]):
+            plan.atomized = atomize(score_sql, score_params)
+            plan.score_desc = sort_keys[0].desc
+            plan.key_count = len(col_params) - len(score_params)
         result = None
-        if gen is not None and core in self._broad and qfrag.match_all \
-                and not any(s.missing for s in specs):
+        if gen is not None and core in self._broad and not any(s.missing for s in specs) \
+                and (qfrag.match_all or score_sql == "1.0" or plan.atomized is not None):
             result = self._via_docsets(cur, core, gen, plan)
         way = "document sets"
         if result is None:
@@ -514,7 +524,8 @@ class Searcher:
         if sets is None:   # the core grew too large for the sets
             self._broad.discard(core)
             return None
-        wanted = [f for f in filters + facet_queries if not f.match_all]
+        query = [] if plan.qfrag.match_all else [replace(plan.qfrag, score="0", score_params=[])]
+        wanted = [f for f in query + filters + facet_queries if not f.match_all]
         found = self.docsets.prepare(
             cur, sets, core, [(f.sql, f.params) for f in wanted],
             [(s.field.name, s.field.multi) for s in specs if not s.field.is_text])
@@ -526,7 +537,7 @@ class Searcher:
             return sets.alive if f.match_all else found[filter_key(f.sql, f.params)]
 
         match = sets.alive
-        for f in filters:
+        for f in query + filters:
             match &= filter_set(f)
         num_found = match.bit_count()
         facet_rows: list[Any] = [
@@ -541,22 +552,59 @@ class Searcher:
             # the order of the whole core is cached; the page is the first matches in it
             order = self.docsets.order(cur, sets, core, ", ".join(cols), col_params,
                                        plan.sort_specs)
-            seqs = sets.first(match, order, start, rows)
+            seqs = sets.first(match, order.positions, start, rows)
             cur.execute("SELECT seq, stored FROM pgsolr_doc WHERE core = %s AND seq = ANY(%s)",
                         (core, seqs))
             stored = dict(cur.fetchall())
             page = [(None, 1.0, stored[q]) for q in seqs]
+        elif plan.atomized is not None:
+            got = self._ranked(cur, sets, core, plan, match)
+            if got is None:
+                return None
+            max_score, page = got
         elif not constant and (rows > 0 or plan.need_score):
-            # scores vary (bf, boost): computed in SQL for the matching documents only
-            cur.execute(
-                f"WITH m AS MATERIALIZED (SELECT {', '.join(cols)} FROM pgsolr_doc "  # noqa: S608 - generated columns, values are bound
-                "WHERE core = %s AND seq = ANY(%s::bigint[])) SELECT (SELECT max(score) FROM m), "
-                # an array literal: adapting thousands of ints one by one costs more
-                + self._page_sql(plan.order_parts),
-                col_params + [core, "{" + ",".join(map(str, sets.members(match))) + "}"]
-                + [rows, start, core])
-            max_score, page = cur.fetchone()
+            # scores vary (bf, boost): computed in SQL for the matching
+            # documents only, and kept for the generation (Solr's
+            # queryResultCache: a map extent is often asked again)
+            key = (match, filter_key(" ".join(cols + plan.order_parts), col_params), start, rows)
+            hit = sets.results.get(key)
+            if hit is None:
+                cur.execute(
+                    f"WITH m AS MATERIALIZED (SELECT {', '.join(cols)} FROM pgsolr_doc "  # noqa: S608 - generated columns, values are bound
+                    "WHERE core = %s AND seq = ANY(%s::bigint[])) SELECT (SELECT max(score) FROM m), "
+                    # an array literal: adapting thousands of ints one by one costs more
+                    + self._page_sql(plan.order_parts),
+                    col_params + [core, "{" + ",".join(map(str, sets.members(match))) + "}"]
+                    + [rows, start, core])
+                hit = cur.fetchone()
+                sets.keep_result(key, hit)
+            max_score, page = hit
         return num_found, page, max_score, facet_rows, fq_counts
+
+    def _ranked(self, cur: Any, sets: Any, core: str, plan: Plan,
+                match: int) -> tuple[Any, list[Any]] | None:
+        """maxScore and the page of a free-text query from the term classes
+        of its score (ranks.py), or None to use the SQL path."""
+        assert plan.atomized is not None
+        classes = self.docsets.term_classes(cur, sets, core, plan.atomized.terms)
+        parts = None if classes is None else split(match, classes)
+        if parts is None:
+            return None
+        scores = class_scores(cur, plan.atomized, parts)
+        groups = ranked(parts, scores, plan.score_desc)
+        max_score = max(scores.values()) if scores else None
+        if plan.rows == 0:
+            return max_score, []
+        # the other sort keys: the order the constant-score path caches
+        cols = plan.cols[:2] + ["(1.0)::float8 AS score"] + plan.cols[3:]
+        order = self.docsets.order(cur, sets, core, ", ".join(cols),
+                                   plan.col_params[len(plan.col_params) - plan.key_count:],
+                                   plan.sort_specs)
+        picked = sets.first_ranked(groups, order, plan.start, plan.rows)
+        cur.execute("SELECT seq, stored FROM pgsolr_doc WHERE core = %s AND seq = ANY(%s)",
+                    (core, [q for q, _ in picked]))
+        stored = dict(cur.fetchall())
+        return max_score, [(None, score, stored[q]) for q, score in picked]
 
     @staticmethod
     def _page_sql(order_parts: list[str]) -> str:

@@ -322,3 +322,77 @@ def test_private_documents_stay_out_of_the_sets_answers(pgsolr_server: PgSolrSer
     assert res.facets["facet_fields"]["tags"] == ["offen", 20]
     member = dict(anonymous, fq=anonymous["fq"][:3] + ['+permission_labels:("public" OR "member-secret")'])
     assert solr.search("*:*", **member).hits == 25
+
+
+WORDS = ["Daten", "Stadt", "Bäume", "Parkplätze", "Gelsenkirchen", "offen", "Karte", "Schulen"]
+TEXT_QUERIES: list[dict[str, Any]] = [
+    {"q": "Daten Stadt", "defType": "dismax"},
+    {"q": "Daten Stadt", "defType": "edismax", "fl": "id,score", "rows": 30, "start": 12},
+    {"q": "Daten Stadt Karte", "defType": "dismax", "mm": "1", "tie": "0.3",
+     "fl": "id,score", "rows": 25},
+    {"q": "Gelsenkirchen", "defType": "edismax", "fl": "*,score",
+     "sort": "score asc, metadata_modified desc", "rows": 40},
+    {"q": "Bäume", "defType": "dismax", "fl": "id,score", "sort": "score desc, title_string asc",
+     "rows": 0},
+    {"q": "Schul* offen", "defType": "edismax", "fl": "id,score", "rows": 15, "start": 3},
+    {"q": "title:daten OR tags:a", "fl": "id,score", "rows": 20},
+    {"q": "Stadt", "defType": "dismax", "sort": "metadata_modified desc", "rows": 10},
+]
+
+
+def _text_doc(i: int, rnd: random.Random) -> dict[str, Any]:
+    doc = _doc(i, rnd)
+    doc["title"] = " ".join(rnd.choice(WORDS) for _ in range(rnd.randint(1, 4)))
+    doc["notes"] = " ".join(rnd.choice(WORDS) for _ in range(rnd.randint(0, 12)))
+    return doc
+
+
+def _text_search(solr: pysolr.Solr, extra: dict[str, Any]) -> Any:
+    params: dict[str, Any] = {"fq": CKAN_FQ, "facet": "true", "facet.field": FACETS,
+                              "facet.limit": 50, "facet.mincount": 1, "q.op": "AND",
+                              "qf": "name^4 title^4 tags^2 groups^2 text",
+                              "sort": "score desc, metadata_modified desc", **extra}
+    res = solr.search(params.pop("q"), **params)
+    return res.hits, res.raw_response["response"], res.raw_response["facet_counts"]
+
+
+def test_free_text_scores_from_term_classes(pgsolr_server: PgSolrServer, solr: pysolr.Solr,
+                                            monkeypatch: pytest.MonkeyPatch,
+                                            docset_calls: list[bool]) -> None:
+    """Free text ranked from the cached ts_rank classes (pgsolr/ranks.py):
+    the same hits, order, scores and facets as the SQL path, also after
+    writes advanced the classes."""
+    rnd = random.Random(23)
+    solr.add([_text_doc(i, rnd) for i in range(160)])
+    core = solr.url.rsplit("/", 1)[1]
+    searcher = pgsolr_server.app.searcher
+    for round_ in range(4):
+        for extra in TEXT_QUERIES:
+            monkeypatch.setattr(search, "DOCSETS_MIN_MATCHES", 10 ** 9)
+            searcher._broad.clear()
+            before = len(docset_calls)
+            expected = _text_search(solr, extra)
+            assert len(docset_calls) == before and expected[0] > 0, extra
+            searcher._broad.add(core)
+            assert _text_search(solr, extra) == expected, (round_, extra)
+            assert docset_calls[before:] == [True], extra
+            assert _text_search(solr, extra) == expected, (round_, extra)   # cached classes
+        # new, changed and removed documents: the classes are advanced
+        solr.add([_text_doc(500 + round_ * 3 + k, rnd) for k in range(3)])
+        solr.add([_text_doc(rnd.randint(0, 159), rnd)])
+        solr.delete(id=f"idx-d{rnd.randint(0, 159)}")
+
+
+def test_scores_of_other_terms_use_the_sql_path(pgsolr_server: PgSolrServer, solr: pysolr.Solr,
+                                                docset_calls: list[bool]) -> None:
+    """Phrases (an AND of positions ranks non-matches 1e-20) and boost
+    functions are scored in SQL."""
+    rnd = random.Random(3)
+    solr.add([_text_doc(i, rnd) for i in range(50)])
+    pgsolr_server.app.searcher._broad.add(solr.url.rsplit("/", 1)[1])
+    _text_search(solr, {"q": '"Daten Stadt"', "defType": "edismax"})
+    assert docset_calls == []
+    _text_search(solr, {"q": "Daten", "defType": "edismax", "bf": "maxx"})
+    assert docset_calls == []
+    _text_search(solr, {"q": "Daten", "defType": "edismax"})
+    assert docset_calls == [True]
