@@ -159,6 +159,19 @@ def test_a_coordinate_beyond_a_floats_range_is_a_skipped_row():
     assert snapshot.report.skipped[0].reason.startswith("unparseable coordinates")
 
 
+@pytest.mark.parametrize("nodeinfo", [True, 1, "x", ["node_id"]])
+def test_a_meshviewer_nodeinfo_that_is_not_an_object_is_ignored(nodeinfo):
+    """Found by make fuzz-parsers: "nodeinfo": true raised AttributeError
+    ('bool' object has no attribute 'get') out of parse_meshviewer."""
+    doc = {"nodes": [
+        {"node_id": "n1", "hostname": "a", "nodeinfo": nodeinfo,
+         "location": {"latitude": 51.51, "longitude": 7.09}},
+        {"nodeinfo": nodeinfo}]}
+    snapshot = readers.parse_meshviewer(doc, {}, "q", CONTEXT)
+    assert [(r["id"], r["name"]) for r in snapshot.rows] == [("n1", "a")]
+    assert snapshot.report.counts["nodes without location"] == 1
+
+
 def test_meshviewer_owner_contact_is_not_published():
     doc = {"nodes": [
         {"node_id": "n1", "hostname": "a", "is_online": True, "owner": "Verein Netz e.V.",

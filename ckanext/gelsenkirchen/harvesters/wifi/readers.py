@@ -115,8 +115,11 @@ def parse_meshviewer(doc: Any, cfg: dict[str, Any], source_name: str,
             report.records_read += 1
             report.skip(N_("not a node object"), row=number)
             continue
-        ident = node.get("node_id") or (node.get("nodeinfo") or {}).get("node_id")
-        location = node.get("location") or (node.get("nodeinfo") or {}).get("location")
+        nodeinfo = node.get("nodeinfo")
+        if not isinstance(nodeinfo, dict):  # true, a list, a string: no nodeinfo
+            nodeinfo = {}
+        ident = node.get("node_id") or nodeinfo.get("node_id")
+        location = node.get("location") or nodeinfo.get("location")
         if not isinstance(location, dict) or location.get("latitude") in (None, "") \
                 or location.get("longitude") in (None, ""):
             without_location += 1
@@ -130,7 +133,7 @@ def parse_meshviewer(doc: Any, cfg: dict[str, Any], source_name: str,
         owner = clean_text(node.get("owner"))
         record = {
             "node_id": ident,
-            "hostname": node.get("hostname") or (node.get("nodeinfo") or {}).get("hostname"),
+            "hostname": node.get("hostname") or nodeinfo.get("hostname"),
             "lastseen": node.get("lastseen"),
             "status": "online" if online is True else "offline" if online is False else "",
         }
