@@ -180,6 +180,9 @@ def test_alert_settings_are_checked_when_the_source_is_saved(rsps):
     for config, error in (({"alert_webhook": "ftp://hooks.example.org/x"}, "only http and https"),
                           ({"alert_webhook": "https://user:pw@hooks.example.org/"},
                            "credentials"),
-                          ({"alert_email": "kein-mailziel"}, "an e-mail address")):
+                          ({"alert_email": "kein-mailziel"}, "an e-mail address"),
+                          # once took seconds in the address pattern (fuzzing, issue 12)
+                          ({"alert_email": "a@" + "." * 20000 + "@"}, "an e-mail address"),
+                          ({"alert_email": ["x@example.org"] * 21}, "at most 20")):
         with pytest.raises(tk.ValidationError, match=error):
             ws.create_source(URL, config)

@@ -24,7 +24,9 @@ from ckanext.gelsenkirchen.harvesters.source.numbers import DECIMAL_RULES
 from ckanext.gelsenkirchen.harvesters.source.text import DELIMITERS
 
 DATASET_NAME = re.compile(r"^[a-z0-9_-]{2,100}$")
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")  # no backtracking between the parts
+MAX_EMAIL_LENGTH = 254  # RFC 5321's path limit
+MAX_EMAILS = 20
 
 
 class ConfigError(ValueError):
@@ -120,9 +122,11 @@ def check_dataset_name(key: str, value: Any) -> None:
 def check_emails(key: str, value: Any) -> None:
     """One address or a list of addresses (harvesters/alerts.py)."""
     addresses = [value] if isinstance(value, str) else value
-    if not addresses or not all(isinstance(a, str) and EMAIL.match(a) for a in addresses):
-        raise ConfigError(f'"{key}" must be an e-mail address or a list of them, '
-                          'e.g. "opendata@gelsenkirchen.de"')
+    if not addresses or len(addresses) > MAX_EMAILS or not all(
+            isinstance(a, str) and len(a) <= MAX_EMAIL_LENGTH and EMAIL.match(a)
+            for a in addresses):
+        raise ConfigError(f'"{key}" must be an e-mail address or a list of at most '
+                          f'{MAX_EMAILS}, e.g. "opendata@gelsenkirchen.de"')
 
 
 def check_webhook(key: str, value: Any) -> None:
