@@ -161,6 +161,14 @@ def screenshot(page, name: str) -> pathlib.Path:
     return path
 
 
+def wait_for_module(page, name: str) -> None:
+    """Wait until CKAN has initialised the JavaScript module ``name`` (it
+    registers an instance after ``initialize``): typing into a field before
+    that, on a busy machine, is typing into a page without its behaviour."""
+    page.wait_for_function(
+        "name => (window.ckan && ckan.module.instances[name] || []).length > 0", arg=name)
+
+
 def run_axe(page, name: str) -> dict:
     """Run axe-core (WCAG 2.0/2.1 A and AA rules) in the page; print what was checked."""
     if not AXE_JS.exists():

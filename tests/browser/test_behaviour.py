@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import EVIL, EVIL_HOTSPOTS, HOTSPOTS, screenshot
+from .conftest import EVIL, EVIL_HOTSPOTS, HOTSPOTS, screenshot, wait_for_module
 
 pytestmark = pytest.mark.usefixtures("portal")
 
@@ -63,6 +63,7 @@ def test_hotspot_table_filters_as_you_type(page, live_server, portal):
     page.goto(f"{live_server.url}/wifi-hotspots/{portal['wifi']['name']}")
     rows = page.locator("#gk-hotspot-table tbody tr")
     expect(rows).to_have_count(len(HOTSPOTS))
+    wait_for_module(page, "gk-table-filter")
     page.fill("#gk-hotspot-filter", "freifunk")
     expect(page.locator("#gk-hotspot-table tbody tr:visible")).to_have_count(2)
     expect(page.locator("#gk-hotspot-count")).to_have_text("2 von 4 Hotspots angezeigt")
