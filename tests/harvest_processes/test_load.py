@@ -3,8 +3,8 @@ one gather and two fetch consumers (real processes): every source is
 published correctly (``verify``), no job is left running, and both fetch
 consumers did part of the work.
 
-Not combined with ``make bench-load`` (web load at the same time): that
-benchmark is not on this branch; see docs/operations.md.
+With web load at the same time: ``make bench-load BENCH_ARGS=--harvest=20``
+(bench/harvest_load.py; docs/operations.md).
 """
 from __future__ import annotations
 
