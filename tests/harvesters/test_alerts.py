@@ -142,6 +142,26 @@ def test_mail_server_and_webhook_down_delay_the_alert_and_never_fail_the_harvest
     assert (state.mailed, state.posted, state.error) == ("failed", "failed", "")
 
 
+def test_a_run_of_one_source_checks_the_alerts_of_that_source_only(rsps, sink, monkeypatch):
+    source = _source(rsps, {"alert_email": "opendata@gelsenkirchen.example"})
+    other = ws.create_source(f"{ws.FEEDS}/andere.csv", name="andere-quelle", title="Andere")
+    sink.stop()  # the failure is found but not delivered
+    _fail(rsps)
+    ws.run(source)
+    assert alert_state.get(source["id"]).state == "failed"
+
+    again = SmtpSink()
+    monkeypatch.setitem(tk.config, "smtp.server", again.address)
+    try:
+        run = tk.get_action("harvest_jobs_run")
+        run({"ignore_auth": True}, {"source_id": other["id"]})
+        assert again.messages == []  # another source's run: this one is not checked
+        run({"ignore_auth": True}, {"source_id": source["id"]})
+        assert [to for to, _ in again.messages] == [["opendata@gelsenkirchen.example"]]
+    finally:
+        again.stop()
+
+
 def test_a_stale_source_is_alerted_by_the_cli(rsps, sink, cli):
     from ckanext.harvest.model import HarvestJob
 

@@ -174,9 +174,11 @@ def check_source(source: Any, now: datetime.datetime) -> Finding | None:
     return finding
 
 
-def check_all(now: datetime.datetime | None = None) -> list[Finding]:
-    """Check every active harvest source of these harvesters; never raises for one
-    source (it is logged, and the others are checked)."""
+def check_all(now: datetime.datetime | None = None,
+              source_id: str | None = None) -> list[Finding]:
+    """Check every active harvest source of these harvesters (or only
+    ``source_id``); never raises for one source (it is logged, and the
+    others are checked)."""
     from ckan import model
     from ckanext.harvest.model import HarvestSource
 
@@ -184,10 +186,12 @@ def check_all(now: datetime.datetime | None = None) -> list[Finding]:
     # harvest_jobs_run leaves its jobs in the session as it set them (a
     # finished time as text): read them back from the database
     model.Session.expire_all()
-    sources = (model.Session.query(HarvestSource)
-               .filter(HarvestSource.active == True,  # noqa: E712 - deleted sources say nothing
-                       HarvestSource.type.in_(sorted(runs.own_source_types())))
-               .order_by(HarvestSource.title).all())
+    query = (model.Session.query(HarvestSource)
+             .filter(HarvestSource.active == True,  # noqa: E712 - deleted sources say nothing
+                     HarvestSource.type.in_(sorted(runs.own_source_types()))))
+    if source_id:
+        query = query.filter(HarvestSource.id == source_id)
+    sources = query.order_by(HarvestSource.title).all()
     findings = []
     for source in sources:
         try:
@@ -201,12 +205,13 @@ def check_all(now: datetime.datetime | None = None) -> list[Finding]:
     return findings
 
 
-def after_jobs_run() -> None:
-    """The check after ``harvest_jobs_run``: logged, never raised."""
+def after_jobs_run(source_id: str | None = None) -> None:
+    """The check after ``harvest_jobs_run`` (of the one source it was called
+    for, or all): logged, never raised."""
     if not enabled():
         return
     try:
-        for finding in check_all():
+        for finding in check_all(source_id=source_id):
             if finding.delivered or finding.error:
                 log.info("Harvest alert: %s", finding.line())
     except Exception:  # noqa: BLE001 - alerts never fail the harvest
