@@ -170,6 +170,9 @@ def test_preview_shows_what_a_run_would_publish_and_writes_nothing(cli, harveste
     assert data["changed_columns"] == {"GE-002": ["name"]}
     assert data["skipped"] == [{"row": 12, "id": "GE-X", "reason": "missing coordinates"}]
     assert data["guard"] is None
+    new = data["new_features"]  # the map of the new rows: GE-011 where the feed puts it
+    assert [(f["id"], f["geometry"]["type"]) for f in new["features"]] == [("GE-011", "Point")]
+    assert new["total"] == 1
     assert model_count(HarvestJob) == jobs  # nothing written
     assert len(ws.rows_of(ws.dataset_of(harvested))) == 10
 
@@ -208,5 +211,9 @@ def test_preview_in_the_web_interface_in_german(app, harvested, rsps):
                       "Verglichen mit den veröffentlichten Zeilen: +1 neu, ~0 geändert, −0 entfallen",
                       "Der Löschschutz würde ihn veröffentlichen lassen."], result
     assert len(ws.rows_of(ws.dataset_of(harvested))) == 10  # nothing published
+    assert soup.find("h2", id="gk-preview-map-title").get_text() == "Karte der neuen Zeilen"
+    assert soup.select_one("#gk-preview-map")["data-module"] == "gk-preview-map"
+    features = json.loads(soup.select_one("#gk-preview-data").string)["features"]
+    assert [f["id"] for f in features] == ["GE-011"]
     member = _auth(_member(harvested["owner_org"], "member"))
     assert app.post(f"{page}/preview", headers=member).status_code == 403

@@ -3,11 +3,14 @@ parse the source with the harvester's own code and the site's network
 limits (the same as a run), and say what a run would publish, without
 writing anything: rows read, valid and skipped with reasons, the
 difference to the rows published now and whether the deletion guard would
-stop it. ``ckan gelsenkirchen harvest-preview SOURCE [--config JSON]``.
+stop it, and the new rows as GeoJSON for a map (drawn by the harvester's
+own ``export_files``, so the map shows what the published file would).
+``ckan gelsenkirchen harvest-preview SOURCE [--config JSON]``.
 """
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any
 
 from ckanext.gelsenkirchen.harvesters import base, report
@@ -20,6 +23,8 @@ from ckanext.gelsenkirchen.logic.messages import Message, message, render
 MAX_CHANGED_LISTED = 50
 #: a source configuration to try (the form, the action)
 MAX_CONFIG_CHARS = 20_000
+#: new rows drawn on the preview's map (the counts above it are complete)
+MAX_MAP_FEATURES = 2_000
 
 
 @dataclasses.dataclass
@@ -30,6 +35,8 @@ class Preview:
     changes: dict[str, int] = dataclasses.field(default_factory=dict)
     changed_columns: dict[str, list[str]] = dataclasses.field(default_factory=dict)
     guard: Message = ""
+    #: the new rows that have a geometry, a GeoJSON FeatureCollection
+    new_features: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def as_dict(self, lang: str = "en") -> dict[str, Any]:
         out: dict[str, Any] = {"source": self.source, "ok": self.error is None}
@@ -40,7 +47,7 @@ class Preview:
         out.update(records_read=self.report.records_read, valid=self.report.published,
                    skipped=self.report.skipped_rows(lang),
                    warnings=self.report.warning_texts(lang), changes=self.changes,
-                   changed_columns=self.changed_columns,
+                   changed_columns=self.changed_columns, new_features=self.new_features,
                    guard=render(self.guard, lang) if self.guard else None)
         return out
 
@@ -87,6 +94,21 @@ def _changed_columns(before: list[dict[str, Any]], after: list[dict[str, Any]],
     return out
 
 
+def _new_features(harvester: base.SnapshotHarvester, snapshot: base.Snapshot,
+                  published: list[dict[str, Any]]) -> dict[str, Any]:
+    """The rows whose key is not published yet, as the harvester's GeoJSON
+    file would show them (features without a geometry left out), at most
+    :data:`MAX_MAP_FEATURES`."""
+    old = harvester.guard_keys(published)
+    new_rows = [row for row in snapshot.rows if harvester.guard_keys([row]) - old]
+    subset = base.Snapshot(rows=new_rows, report=snapshot.report, meta=snapshot.meta)
+    columns = [f["id"] for f in harvester.datastore_fields]
+    collection = json.loads(harvester.export_files(subset, columns)["geojson"])
+    features = [f for f in collection.get("features", []) if f.get("geometry")]
+    return {"type": "FeatureCollection", "features": features[:MAX_MAP_FEATURES],
+            "total": len(features)}
+
+
 def preview(source: Any, config_text: str | None = None) -> Preview:
     """What a run of ``source`` (a HarvestSource) with its configuration,
     or ``config_text``, would publish now. Writes nothing."""
@@ -113,6 +135,7 @@ def preview(source: Any, config_text: str | None = None) -> Preview:
     published = harvester.published_rows(source, previous) if alive else []
     result.changes = report.row_changes(published, snapshot.rows, harvester.guard_keys)
     result.changed_columns = _changed_columns(published, snapshot.rows, harvester.guard_keys)
+    result.new_features = _new_features(harvester, snapshot, published)
     max_share = cfg.get("max_drop_share")
     if max_share is None:
         import ckan.plugins.toolkit as tk

@@ -1,11 +1,15 @@
-"""Site-wide helpers: footer links, map settings, registered dataset types."""
+"""Site-wide helpers: footer links, map settings and map data, registered
+dataset types."""
 from __future__ import annotations
 
 import datetime
+import json
+from typing import Any
 
 import ckan.plugins.toolkit as tk
+from markupsafe import Markup
 
-__all__ = ["gelsenkirchen_legal_pages", "gelsenkirchen_map_config",
+__all__ = ["gelsenkirchen_legal_pages", "gelsenkirchen_map_config", "gelsenkirchen_json_script",
            "gelsenkirchen_type_registered"]
 
 
@@ -25,6 +29,15 @@ def gelsenkirchen_map_config() -> dict:
         "attribution": attribution.replace("{month_year}", f"{now.month:02d}/{now.year}"),
         "max_zoom": tk.asint(tk.config.get("ckanext.gelsenkirchen.map.max_zoom", 18)),
     }
+
+
+def gelsenkirchen_json_script(value: Any) -> Markup:
+    """``value`` as JSON for a ``<script type="application/json">`` block of
+    a map: ``<``, ``>`` and ``&`` escaped, so harvested text can neither
+    close the block nor open markup."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e")
+                  .replace("&", "\\u0026"))
 
 
 def gelsenkirchen_type_registered(dataset_type: str) -> bool:
