@@ -1,11 +1,10 @@
-"""Lucene / dismax / edismax queries (parsed by luqum) -> SQL.
+"""Lucene queries (parsed by luqum) -> SQL, and the entry point of every
+query parser pgsolr supports.
 
-A compiled query is a :class:`Frag`: a boolean SQL condition over the
-``idx`` (jsonb) and ``tsv`` (tsvector) columns plus a score expression.
-Conditions that are pure full-text matches keep their tsquery so that
-AND/OR/NOT of them collapse into one ``tsv @@ tsquery`` (one GIN lookup).
-All values travel as bound parameters; field names are checked against
-the schema first.
+A compiled query is a :class:`Frag` (frags.py). All values travel as bound
+parameters; field names are checked against the schema first. dismax and
+edismax live in dismax.py, local params in local_params.py, the limits of a
+request in limits.py.
 """
 from __future__ import annotations
 
@@ -13,9 +12,8 @@ import functools
 import json
 import math
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
-from dataclasses import field as dc_field
+from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
@@ -25,8 +23,30 @@ from luqum.thread import parse as luqum_parse
 
 from . import dates
 from .analysis import Analyzer, exact_lexeme, fold, ngram_query_tokens, quote_lexeme, tokens_tsquery
-from .errors import SolrError, bad_request, syntax_error
+from .dismax import compile_dismax
+from .errors import bad_request, syntax_error
+from .frags import (
+    MATCH_ALL,
+    MATCH_NONE,
+    MUST,
+    MUST_NOT,
+    SHOULD,
+    Frag,
+    _boolean,
+    _boost,
+    _or,
+    _sql_frag,
+    _ts_frag,
+)
 from .functions import compile_function, overlap_prefilter
+from .limits import MAX_QUERY_LEN, Budget, _check_nesting
+from .local_params import (
+    PARSER_PARAMS,
+    SOLR_ONLY_PARSERS,
+    check_local_params,
+    parse_local_params,
+    parse_local_params_list,
+)
 from .schema import (
     BOOL,
     DATE,
@@ -40,306 +60,9 @@ from .schema import (
     require_supported,
 )
 
-MUST, SHOULD, MUST_NOT = "+", "", "-"
-STRING_MATCH_SCORE = 0.1   # comparable to ts_rank of one matching lexeme
-MAX_QUERY_LEN = 20000
-# Limits of one request (q, every fq and facet.query together), see
-# docs/pgsolr.md "Limits". Solr's maxBooleanClauses: a clause is one term,
-# phrase, range or pattern in one field (dismax: per qf field).
-MAX_CLAUSES = 1024
-MAX_NESTING = 100          # levels of (), +, -, NOT and field: in one query
-MAX_PATTERN_LEN = 256      # characters of one wildcard or regular expression term
-# wildcard and regular expression terms that no index answers read every
-# document of the core (text fields: ~0.1 ms per document)
-MAX_SCAN_TERMS = 4
 # parsed query texts kept (texts up to PARSE_CACHE_LEN characters)
 PARSE_CACHE_SIZE = 2048
 PARSE_CACHE_LEN = 2000
-
-_LOCAL_RE = re.compile(r"""\s*(?:([\w.]+)\s*=\s*(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)"|([^\s}]*))|([\w.]+))""")
-
-
-@dataclass
-class Frag:
-    sql: str
-    params: list[Any]
-    score: str = "0"
-    score_params: list[Any] = dc_field(default_factory=list)
-    tsq: str | None = None
-    match_all: bool = False
-    # For tsq frags: equivalent condition on idx alone (string fields), and
-    # whether the tsquery holds analysed text (then only tsv can answer it).
-    alt: tuple[str, list[Any]] | None = None
-    text: bool = True
-    # alt is exactly ``idx @> contains``: ANDed ones merge into one test
-    contains: dict[str, Any] | None = None
-
-
-def _ts_frag(tsq: str, alt: tuple[str, list[Any]] | None = None, text: bool = True,
-             contains: dict[str, Any] | None = None) -> Frag:
-    """A tsquery condition. Without analysed text it is evaluated through
-    ``alt`` on idx (uncompressed, cheap per row, GIN jsonb_path_ops) unless
-    it gets merged with free text, when one tsv GIN lookup answers all."""
-    if contains is not None:
-        alt = ("idx @> %s::jsonb", [json.dumps(contains)])
-    if alt is not None and not text:
-        sql, params = alt
-    else:
-        sql, params = "tsv @@ %s::tsquery", [tsq]
-    return Frag(sql, list(params), "ts_rank(tsv, %s::tsquery)", [tsq], tsq=tsq,
-                alt=alt, text=text, contains=contains)
-
-
-def _merge_contains(docs: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """One containment document equivalent to all of ``docs`` (AND): lists
-    of a multi-valued field unite; two different values of a single-valued
-    field cannot be one document (None)."""
-    out: dict[str, Any] = {}
-    for doc in docs:
-        for key, value in doc.items():
-            if key not in out:
-                out[key] = list(value) if isinstance(value, list) else value
-            elif isinstance(out[key], list) and isinstance(value, list):
-                out[key] += [v for v in value if v not in out[key]]
-            elif out[key] != value:
-                return None
-    return out
-
-
-def _merge_ts(frags: list[Frag], nots: list[Frag], op: str) -> Frag:
-    q = f" {op} ".join(f"({f.tsq})" for f in frags)
-    q += "".join(f" & !({f.tsq})" for f in nots)
-    text = any(f.text for f in frags + nots)
-    alt = None
-    contained = [f for f in frags if f.contains is not None] if op == "&" else []
-    if len(contained) > 1:
-        # one jsonb containment test per row instead of one per filter
-        merged = _merge_contains([f.contains for f in contained if f.contains is not None])
-        if merged is not None:
-            one = _ts_frag(" & ".join(f"({f.tsq})" for f in contained), text=False,
-                           contains=merged)
-            rest = [f for f in frags if f.contains is None]
-            if not rest and not nots:
-                return one
-            return _merge_ts([one] + rest, nots, op)
-    frag_alts = [f.alt for f in frags if f.alt is not None]
-    not_alts = [f.alt for f in nots if f.alt is not None]
-    if len(frag_alts) == len(frags) and len(not_alts) == len(nots):
-        sqls = [a[0] for a in frag_alts] + [f"NOT ({a[0]})" for a in not_alts]
-        glue = " AND " if op == "&" else " OR "
-        if op != "&" and nots:
-            sqls = ["(" + " OR ".join(a[0] for a in frag_alts) + ")"] + sqls[len(frags):]
-            glue = " AND "
-        alt = ("(" + glue.join(sqls) + ")",
-               [p for a in frag_alts + not_alts for p in a[1]])
-    return _ts_frag(q, alt, text)
-
-
-def _sql_frag(sql: str, params: list[Any]) -> Frag:
-    """A non-text condition; it scores a constant when it matches."""
-    return Frag(sql, params, f"(CASE WHEN {sql} THEN {STRING_MATCH_SCORE} ELSE 0 END)",
-                list(params))
-
-
-MATCH_ALL = Frag("TRUE", [], "1.0", [], match_all=True)
-MATCH_NONE = Frag("FALSE", [], "0", [])
-
-
-def _and(frags: list[Frag], nots: list[Frag] | None = None) -> Frag:
-    """All of ``frags`` and none of ``nots`` (no positives: *:* minus nots)."""
-    nots = nots or []
-    pos = [f for f in frags if not f.match_all]
-    ts = [f for f in pos if f.tsq is not None]
-    other = [f for f in pos if f.tsq is None]
-    ts_nots = [f for f in nots if f.tsq is not None]
-    other_nots = [f for f in nots if f.tsq is None]
-    parts: list[Frag] = []
-    if ts:
-        if len(ts) == 1 and not ts_nots:
-            parts.append(ts[0])
-        else:
-            parts.append(_merge_ts(ts, ts_nots, "&"))
-            ts_nots = []
-    parts.extend(other)
-    for f in ts_nots + other_nots:
-        parts.append(Frag(f"NOT ({f.sql})", f.params))
-    if frags:
-        score = "(" + " + ".join(f.score for f in frags) + ")" if len(frags) > 1 else frags[0].score
-        score_params = [p for f in frags for p in f.score_params]
-    else:
-        score, score_params = "1.0", []
-    if not parts:
-        return Frag("TRUE", [], score, score_params, match_all=True)
-    if len(parts) == 1:
-        return replace(parts[0], score=score, score_params=score_params)
-    return Frag("(" + " AND ".join(p.sql for p in parts) + ")",
-                [x for p in parts for x in p.params], score, score_params)
-
-
-def _or(frags: list[Frag]) -> Frag:
-    if not frags:
-        return MATCH_NONE
-    if any(f.match_all for f in frags):
-        rest = [f for f in frags if not f.match_all]
-        return Frag("TRUE", [], "(" + " + ".join(["1.0"] + [f.score for f in rest]) + ")",
-                    [p for f in rest for p in f.score_params], match_all=True)
-    if len(frags) == 1:
-        return frags[0]
-    ts = [f for f in frags if f.tsq is not None]
-    other = [f for f in frags if f.tsq is None]
-    parts: list[Frag] = []
-    if ts:
-        merged = _merge_ts(ts, [], "|")
-        parts.append(merged)
-    parts.extend(other)
-    if len(parts) == 1:
-        return parts[0]
-    return Frag("(" + " OR ".join(p.sql for p in parts) + ")",
-                [x for p in parts for x in p.params],
-                "(" + " + ".join(p.score for p in parts) + ")",
-                [x for p in parts for x in p.score_params])
-
-
-def _boolean(musts: list[Frag], shoulds: list[Frag], nots: list[Frag]) -> Frag:
-    """Lucene's BooleanQuery: required clauses match and score; optional ones
-    only add to the score once a required clause exists, else one must match."""
-    if musts:
-        base = _and(musts, nots)
-        if shoulds:
-            opt = _or(shoulds)
-            return replace(
-                base, score=f"({base.score}) + (CASE WHEN {opt.sql} THEN {opt.score} ELSE 0 END)",
-                score_params=base.score_params + opt.params + opt.score_params)
-        return base
-    if shoulds:
-        return _and([_or(shoulds)], nots)
-    return _and([], nots)
-
-
-def _at_least(frags: list[Frag], k: int) -> Frag:
-    """At least ``k`` of ``frags`` must match (dismax mm)."""
-    n = len(frags)
-    if k <= 1:
-        return _or(frags)
-    if k >= n:
-        both = _and(frags)
-        return both
-    any_ = _or(frags)
-    counter = " + ".join(f"(CASE WHEN {f.sql} THEN 1 ELSE 0 END)" for f in frags)
-    return Frag(f"({any_.sql} AND ({counter}) >= {int(k)})",
-                any_.params + [p for f in frags for p in f.params],
-                "(" + " + ".join(f.score for f in frags) + ")",
-                [p for f in frags for p in f.score_params])
-
-
-def _boost(frag: Frag, boost: float) -> Frag:
-    if boost == 1:
-        return frag
-    return replace(frag, score=f"({frag.score}) * %s", score_params=frag.score_params + [boost])
-
-
-def min_should_match(spec: str | None, n: int) -> int:
-    """Solr's mm syntax: '2<-1 5<80%', '75%', '-1', '3'."""
-    if n == 0:
-        return 0
-    spec = (spec or "").strip()
-    if not spec:
-        return n
-
-    def apply(s: str) -> int:
-        s = s.strip()
-        try:
-            if s.endswith("%"):
-                pct = float(s[:-1])
-                val = math.floor(n * abs(pct) / 100)
-                return n - val if pct < 0 else val
-            val = int(s)
-        except (ValueError, OverflowError):
-            raise bad_request(f"Invalid 'mm' parameter: {spec}") from None
-        return n + val if val < 0 else val
-
-    if "<" in spec:
-        result = n
-        for cond in spec.split():
-            if "<" not in cond:
-                raise bad_request(f"Invalid 'mm' parameter: {spec}")
-            limit, s = cond.split("<", 1)
-            try:
-                if n > int(limit):
-                    result = apply(s)
-            except ValueError:
-                raise bad_request(f"Invalid 'mm' parameter: {spec}") from None
-        k = result
-    else:
-        k = apply(spec)
-    return max(0, min(n, k))
-
-
-def parse_local_params_list(text: str) -> tuple[list[tuple[str, str]], str]:
-    """Split ``{!type k=v k=v2 ...}rest`` into ([(key, value), ...], rest);
-    a bare first word is ``("type", word)``. Keys may repeat."""
-    text = text.lstrip()
-    if not text.startswith("{!"):
-        return [], text
-    pos = 2
-    pairs: list[tuple[str, str]] = []
-    while True:
-        if pos >= len(text):
-            raise syntax_error(f"Missing end to unquoted value starting at 2 str='{text}'")
-        if text[pos] == "}":
-            pos += 1
-            break
-        m = _LOCAL_RE.match(text, pos)
-        if not m or m.end() == pos:
-            raise syntax_error(f"Expected identifier at pos {pos} str='{text}'")
-        key, sq, dq, bare, flag = m.groups()
-        if flag is not None:
-            if not any(k == "type" for k, _ in pairs):
-                pairs.append(("type", flag))
-        else:
-            val = sq if sq is not None else dq if dq is not None else bare or ""
-            pairs.append((key, re.sub(r"\\(.)", r"\1", val)))
-        pos = m.end()
-    return pairs, text[pos:]
-
-
-# The local params each query parser of pgsolr applies, and those every
-# parser accepts because they change no result (tag: a label for facet
-# exclusion; cache, cost: filter-cache hints). Any other local param is a 400
-# naming it: pgsolr never ignores what it does not apply (docs/pgsolr.md).
-_ANY_PARSER_PARAMS = frozenset({"type", "v", "tag", "cache", "cost"})
-_LUCENE_PARAMS = frozenset({"df", "q.op"})
-_DISMAX_PARAMS = frozenset({"qf", "mm", "tie", "q.alt", "df", "q.op"})
-PARSER_PARAMS: dict[str, frozenset[str]] = {
-    "frange": frozenset({"l", "u", "incl", "incu"}), "func": frozenset(),
-    "field": frozenset({"f"}), "term": frozenset({"f"}), "prefix": frozenset({"f"}),
-    "raw": frozenset({"f"}), "lucene": _LUCENE_PARAMS, "standard": _LUCENE_PARAMS,
-    "dismax": _DISMAX_PARAMS, "edismax": _DISMAX_PARAMS,
-    "bool": frozenset({"must", "should", "must_not", "filter"}),
-}
-# Parsers of Apache Solr 9 that pgsolr does not implement: named as such in
-# the 400 (a parser Solr does not know either gets Solr's own message).
-SOLR_ONLY_PARSERS = frozenset({
-    "knn", "vectorSimilarity", "geofilt", "bbox", "collapse", "join", "terms", "surround",
-    "complexphrase", "graph", "child", "parent", "mlt", "rerank", "ltr", "switch",
-    "xmlparser", "maxscore", "boost", "payload_score", "payload_check", "simple",
-    "significantTerms", "hash", "minhash", "rank", "filters",
-})
-
-
-def check_local_params(qtype: str, local: dict[str, str]) -> None:
-    """A 400 for a local param that ``qtype`` would ignore on pgsolr."""
-    unknown = sorted(set(local) - _ANY_PARSER_PARAMS - PARSER_PARAMS.get(qtype, frozenset()))
-    if unknown:
-        raise bad_request(f"pgsolr does not support the local parameter '{unknown[0]}' "
-                          f"of the {qtype} query parser; Apache Solr does")
-
-
-def parse_local_params(text: str) -> tuple[dict[str, str], str]:
-    """Split ``{!type k=v ...}rest`` into (params, rest); for a repeated key
-    the last value wins (see parse_local_params_list for all values)."""
-    pairs, rest = parse_local_params_list(text)
-    return dict(pairs), rest
 
 
 def _unescape(value: str) -> str:
@@ -387,53 +110,6 @@ def _term_text(item: tree.Item) -> str:
     raise syntax_error(f"Unexpected term {item}")
 
 
-@dataclass
-class Budget:
-    """What the queries of one request have used of its limits. ``core_docs``
-    (when given) counts the core's documents; terms that read every document
-    are refused when it exceeds ``max_scan_docs``."""
-    clauses: int = 0
-    scans: int = 0
-    max_scan_docs: int | None = None
-    core_docs: Callable[[], int] | None = None
-
-    def clause(self) -> None:
-        self.clauses += 1
-        if self.clauses > MAX_CLAUSES:
-            raise bad_request(f"Query contains too many clauses; maxClauseCount is set to {MAX_CLAUSES}")
-
-    @staticmethod
-    def pattern(raw: str) -> None:
-        if len(raw) > MAX_PATTERN_LEN:
-            raise syntax_error(f"Cannot parse '{raw[:50]}...': wildcard or regular expression "
-                               f"term longer than {MAX_PATTERN_LEN} characters")
-
-    def scan(self, raw: str, text: bool) -> None:
-        """A term that reads every document of the core; of a text field
-        (every lexeme of every document) or else of a string field (its
-        values, about 50 times cheaper)."""
-        self.scans += 1
-        if self.scans > MAX_SCAN_TERMS:
-            raise syntax_error(f"Cannot parse '{raw}': more than {MAX_SCAN_TERMS} leading-wildcard, "
-                               "infix-wildcard or regular expression terms in one request")
-        if text and self.max_scan_docs is not None and self.core_docs is not None \
-                and self.core_docs() > self.max_scan_docs:
-            raise syntax_error(
-                f"Cannot parse '{raw}': leading-wildcard, infix-wildcard and regular expression "
-                f"terms on text fields read every document and are not allowed on cores with "
-                f"more than {self.max_scan_docs} documents")
-
-
-def _check_nesting(node: tree.Item, text: str) -> None:
-    """Refuse queries nested deeper than MAX_NESTING (the compiler recurses)."""
-    stack = [(node, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > MAX_NESTING:
-            raise syntax_error(f"Cannot parse '{text[:50]}...': query nested more than "
-                               f"{MAX_NESTING} levels deep")
-        stack.extend((child, depth + 1) for child in item.children)
-
 
 def _parse_text(text: str) -> tree.Item:
     try:
@@ -450,15 +126,6 @@ def _parse_text(text: str) -> tree.Item:
 # request, and a parse costs ~0.2 ms. The compiler never changes a tree.
 _parse_cached = functools.lru_cache(maxsize=PARSE_CACHE_SIZE)(_parse_text)
 
-
-def _finite(value: str, what: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        number = math.nan
-    if not math.isfinite(number):
-        raise bad_request(f"Invalid {what}: {value}")
-    return number
 
 
 _OPERATIONS = (tree.AndOperation, tree.OrOperation, tree.UnknownOperation)
@@ -520,7 +187,7 @@ class Compiler:
                 return self.text_term(fld, value, phrase=True) or MATCH_NONE
             return self.exact(fld, value)
         if qtype in ("dismax", "edismax"):
-            return self.dismax(rest, merged, edismax=(qtype == "edismax"))
+            return compile_dismax(self, rest, merged, edismax=(qtype == "edismax"))
         if qtype in ("lucene", "standard"):
             return self.lucene(rest, merged)
         if qtype == "bool":
@@ -562,72 +229,6 @@ class Compiler:
         # None: no term left after analysis (punctuation, control characters)
         return self.node(node, None) or MATCH_NONE
 
-    def dismax(self, text: str, params: dict[str, Any], edismax: bool) -> Frag:  # noqa: C901 - qf/pf/mm handling; to split
-        qf = params.get("qf") or params.get("df") or "text"
-        fields = []
-        for part in str(qf).split():
-            name, _, boost = part.partition("^")
-            self._field(name)
-            fields.append((name, _finite(boost, "boost in qf") if boost else 1.0))
-        self.default_fields = fields
-        self.tie = _finite(str(params.get("tie") or 0.0), "'tie' parameter")
-        self.q_op = (params.get("q.op") or "OR").upper()
-        text = text.strip()
-        if not text:
-            text = params.get("q.alt") or ""
-            if not text:
-                return MATCH_NONE
-            return self.lucene(text, params)
-        try:
-            node = self._parse(text)
-        except SolrError:
-            # like Solr's dismax, never fail on syntax: use the plain words
-            if True:
-                words = re.sub(r'[+\-&|!(){}\[\]^"~*?:\\/]', " ", text).split()
-                if not words:
-                    return MATCH_NONE
-                node = tree.UnknownOperation(*[tree.Word(w) for w in words]) \
-                    if len(words) > 1 else tree.Word(words[0])
-        self._prefetch(node)
-        if isinstance(node, tree.SearchField) and node.name == "*" and \
-                isinstance(node.expr, tree.Word) and node.expr.value == "*":
-            return MATCH_ALL
-        # top level: clauses with mm
-        if isinstance(node, tree.UnknownOperation) and edismax and self.q_op == "AND":
-            # Solr's edismax: q.op=AND makes every bare clause required, and
-            # mm (which only counts optional clauses) then has no effect.
-            # CKAN always sends q.op=AND; dismax ignores q.op.
-            operands = list(node.operands)
-            default = MUST
-        elif isinstance(node, (tree.UnknownOperation, tree.OrOperation)):
-            operands = list(node.operands)
-            default = SHOULD
-        elif isinstance(node, tree.AndOperation):
-            operands = list(node.operands)
-            default = MUST
-        else:
-            operands = [node]
-            default = SHOULD
-        musts, shoulds, nots = self._clauses(operands, default)
-        mm = params.get("mm")
-        if mm is None:
-            mm = "100%" if self.q_op == "AND" else "0%"
-        if isinstance(node, tree.OrOperation):
-            mm = "1"
-        k = min_should_match(str(mm), len(shoulds))
-        if not musts and shoulds:
-            k = max(k, 1)
-        if k > 0 and shoulds:
-            musts = musts + [_at_least(shoulds, k)]
-        elif shoulds:
-            # optional clauses only add to the score
-            opt = _or(shoulds)
-            if musts:
-                base = _and(musts, nots)
-                return Frag(base.sql, base.params,
-                            f"({base.score}) + (CASE WHEN {opt.sql} THEN {opt.score} ELSE 0 END)",
-                            base.score_params + opt.params + opt.score_params)
-        return _and(musts, nots)
 
     def frange(self, func: str, local: dict[str, str]) -> Frag:
         sql, prm = compile_function(func, self.schema)

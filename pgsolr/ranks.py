@@ -1,6 +1,6 @@
 """Relevance scores of free-text queries from the document sets.
 
-A dismax/edismax score (query.py) is arithmetic over ``ts_rank(tsv, q)``
+A dismax/edismax score (dismax.py) is arithmetic over ``ts_rank(tsv, q)``
 terms, one per query word and field. Computing it for every matching
 document costs PostgreSQL a detoasted tsvector per document and a
 ``ts_rank`` per term (~170 ms for 6,000 matches at 10,000 documents).

@@ -28,8 +28,11 @@ from .facets import (
     rank_counts,
     totals_sql,
 )
+from .frags import Frag, _and
 from .functions import COLUMN_FIELDS, compile_function
-from .query import MAX_QUERY_LEN, Budget, Compiler, Frag, _and, parse_local_params
+from .limits import MAX_QUERY_LEN, Budget
+from .local_params import parse_local_params
+from .query import Compiler
 from .ranks import Atomized, atomize, class_scores, ranked, split
 from .schema import NUMERIC, Schema, require_supported
 
@@ -46,8 +49,8 @@ DOCSETS_MIN_MATCHES = 1000
 # ~0.3 KB per document plus ~0.16 KB per document and cached sort order
 # (measured at 10,000 documents: 2.7 MB, and 1.6 MB per order)
 DOCSETS_MAX_DOCS = 200_000
-# Limits of one request (docs/pgsolr.md "Limits"); the query compiler
-# (query.py) and the function compiler (functions.py) have their own.
+# Limits of one request (docs/pgsolr.md "Limits"); those of the query
+# compiler are in limits.py, the function compiler's in functions.py.
 MAX_PARAM_LEN = MAX_QUERY_LEN   # characters of any one parameter value
 MAX_VALUES = 100                # values of one parameter (fq, facet.field, bf, ...)
 MAX_SORT_KEYS = 20

@@ -8,7 +8,8 @@ import textwrap
 
 import pytest
 
-from ckanext.gelsenkirchen import compat, doctor
+from ckanext.gelsenkirchen import compat
+from ckanext.gelsenkirchen.doctor import services
 
 SUPPORTED = "supports CKAN 2.10, 2.11 and 2.12 (tested with 2.10.11, 2.11.6, 2.12.0)"
 
@@ -53,7 +54,7 @@ def test_the_installed_ckan_loads_the_plugins():
 ])
 def test_doctor_names_the_ckan_version_and_whether_it_is_supported_and_tested(
         version, ok, detail):
-    result = doctor.check_ckan_version(version)
+    result = services.check_ckan_version(version)
     assert (result.ok, result.detail) == (ok, detail)
     if not ok:
         assert result.line().endswith("install CKAN 2.10.11, 2.11.6, 2.12.0")

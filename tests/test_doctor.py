@@ -25,8 +25,9 @@ from ckanext.harvest import queue as harvest_queue
 from ckanext.harvest.tests import factories as harvest_factories
 from sqlalchemy.engine import make_url
 
-from ckanext.gelsenkirchen import compat, doctor, harvest_consumers
+from ckanext.gelsenkirchen import compat, harvest_consumers
 from ckanext.gelsenkirchen.cli import gelsenkirchen
+from ckanext.gelsenkirchen.doctor import plugins, search, services
 
 CLOSED_PORT = 1  # nothing listens on tcp/1 on a test host
 THROWAWAY_DB = "gelsenkirchen_doctor_pending"
@@ -187,7 +188,7 @@ def test_schema_without_the_extensions_fields_names_them():
     from pgsolr.schema import default_schema_path, load_schema
 
     ckan_only = pathlib.Path(default_schema_path()).read_text(encoding="utf-8")
-    missing = doctor.missing_index_fields(ckan_only)
+    missing = search.missing_index_fields(ckan_only)
     bbox, facets, extras = (
         "ckanext-spatial's bbox search (float fields of pgsolr/schema-addition.xml)",
         "the facets (multi-valued string fields vocab_*)",
@@ -196,10 +197,10 @@ def test_schema_without_the_extensions_fields_names_them():
     assert sorted(missing[bbox]) == ["bbox_area", "maxx", "maxy", "minx", "miny"]
     # without CKAN's dynamic fields the catch-all "*" (one string) remains
     without_dynamic = re.sub(r'<dynamicField name="(vocab|extras)_\*"[^>]*/>', "", ckan_only)
-    missing = doctor.missing_index_fields(without_dynamic)
+    missing = search.missing_index_fields(without_dynamic)
     assert missing[facets] == ["vocab_gk_theme", "vocab_gk_district", "vocab_gk_quarter"]
     assert missing[extras] == ["extras_contact_name"]
-    assert doctor.missing_index_fields(load_schema().xml) == {}
+    assert search.missing_index_fields(load_schema().xml) == {}
 
 
 @pytest.mark.usefixtures("with_plugins")
@@ -244,7 +245,7 @@ def test_pending_migrations_are_named_with_their_revisions(cli, throwaway_db, mo
         patch.setitem(tk.config, "sqlalchemy.url", throwaway_db)
 
         # An empty database: CKAN core has never been migrated.
-        result = doctor.check_database()
+        result = services.check_database()
         assert not result.ok
         assert "migrations pending for CKAN core:" in result.detail
         assert "db upgrade" in result.fix
@@ -390,17 +391,17 @@ def test_wrong_plugin_order_is_explained_with_the_recommended_line(cli):
     assert line.startswith(
         "[FAIL] plugin order: scheming_datasets comes before gelsenkirchen, so its templates")
     assert "spatial_query comes before spatial_metadata" in line
-    assert f"use ckan.plugins = {doctor.RECOMMENDED_PLUGINS}" in line
+    assert f"use ckan.plugins = {plugins.RECOMMENDED_PLUGINS}" in line
     assert result.exit_code == 1
 
 
 def test_harvester_plugins_need_harvest():
-    result = doctor.check_plugin_order(["gelsenkirchen", "dcat_rdf_harvester", "dcat"])
+    result = plugins.check_plugin_order(["gelsenkirchen", "dcat_rdf_harvester", "dcat"])
 
     assert not result.ok
     assert result.detail == "dcat_rdf_harvester needs the harvest plugin, which is not enabled"
 
 
 def test_recommended_plugins_start_with_gelsenkirchen_and_pass_the_check():
-    assert doctor.RECOMMENDED_PLUGINS.startswith("gelsenkirchen ")
-    assert doctor.check_plugin_order(doctor.RECOMMENDED_PLUGINS).ok
+    assert plugins.RECOMMENDED_PLUGINS.startswith("gelsenkirchen ")
+    assert plugins.check_plugin_order(plugins.RECOMMENDED_PLUGINS).ok

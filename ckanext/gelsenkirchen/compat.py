@@ -19,7 +19,7 @@ have; each difference is listed here once, naming the CKAN change:
   config_declaration.yaml declares float options without a type and the
   code reads them as numbers itself.
 - SQLAlchemy: CKAN 2.10 and 2.11 pin 1.4, whose ``Connection`` has no
-  ``rollback()`` outside ``begin()`` (2.12 pins 2.0): doctor.py ends
+  ``rollback()`` outside ``begin()`` (2.12 pins 2.0): doctor/services.py ends
   transactions with ``begin()`` or by closing the connection.
 - Redis: redis-py 4.6 (CKAN 2.10), 5.0 (2.11) and 8.0 (2.12); only 8.0
   gives a connection a 5 s read timeout by default. harvest_consumers.py

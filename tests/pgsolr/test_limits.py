@@ -227,7 +227,7 @@ def test_wildcard_and_regex_limits(slow_server, core_url: str) -> None:
     for q in ("text:abc*", "name:*1*", "name:/n1.*/"):
         assert _select(large, q=q).status_code == 200, q
     # on any core: at most MAX_SCAN_TERMS such terms, patterns of MAX_PATTERN_LEN
-    from pgsolr.query import MAX_PATTERN_LEN, MAX_SCAN_TERMS
+    from pgsolr.limits import MAX_PATTERN_LEN, MAX_SCAN_TERMS
 
     many = " OR ".join(f"title:*a{i}" for i in range(MAX_SCAN_TERMS + 1))
     assert _select(core_url, q=" OR ".join(f"title:*a{i}" for i in range(MAX_SCAN_TERMS))

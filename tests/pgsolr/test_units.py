@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 import pytest
 
 from pgsolr.dates import parse_date_math, solr_format
-from pgsolr.query import min_should_match, parse_local_params
+from pgsolr.dismax import min_should_match
+from pgsolr.local_params import parse_local_params
 from pgsolr.schema import load_schema
 
 NOW = datetime(2024, 2, 29, 13, 45, 10, 500000, tzinfo=UTC)

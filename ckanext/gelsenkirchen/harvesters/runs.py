@@ -204,7 +204,7 @@ def check_runs(plugins: Any = None) -> Any:
     from ckan import model
     from ckanext.harvest.model import HarvestSource
 
-    from ckanext.gelsenkirchen.doctor import CheckResult, _plugins
+    from ckanext.gelsenkirchen.doctor.common import CheckResult, _plugins
 
     name = "harvest runs"
     if "harvest" not in _plugins(plugins):
