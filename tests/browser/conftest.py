@@ -154,10 +154,12 @@ def page(page):
     return page
 
 
-def screenshot(page, name: str) -> pathlib.Path:
+def screenshot(page, name: str, full_page: bool = True) -> pathlib.Path:
+    """The page as test-artifacts/screenshots/<name>.png; ``full_page=False``:
+    only the viewport (the images docs/ shows stay small)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     return path
 
 

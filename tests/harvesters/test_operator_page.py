@@ -101,6 +101,9 @@ def test_guard_stop_is_explained_and_released_by_an_editor(app, harvested, rsps)
     soup = _soup(app.get(page, headers=editor))
     assert soup.select_one(".gk-op-state").strong.get_text() == \
         "Löschschutz hat angehalten: 60 % weniger Zeilen"
+    # the job error in German, its reason too (stored in English)
+    assert ("Löschschutz: der Stand würde 6 von 10 veröffentlichten Zeilen"
+            in soup.select_one("#gk-op-state").parent.get_text(" ", strip=True))
     guard = soup.select_one(".gk-op-guard")
     assert "6 von 10 veröffentlichten Zeilen (60\u00a0%)" in guard.get_text(" ", strip=True)
     removed = [[td.get_text(strip=True) for td in tr("td")] for tr in guard.select("tbody tr")]

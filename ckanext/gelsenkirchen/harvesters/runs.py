@@ -147,6 +147,8 @@ def run_of(job: HarvestJob) -> Run:
               .filter(HarvestObjectError.harvest_object_id.in_([o.id for o in objects]),
                       HarvestObjectError.stage == "Import")
               .order_by(HarvestObjectError.created)] if objects else []
+    if report_data is not None and report_data.get("guard"):
+        errors = [_with_guard_reason(e, report_data["guard"]) for e in errors]
     statuses = [o.report_status for o in objects if o.report_status]
     state, words = _state(job, report_data, statuses, errors, gather_errors)
     started = job.gather_started or job.created
@@ -162,6 +164,17 @@ def run_of(job: HarvestJob) -> Run:
                                           changes.get("gone"))
         run.guard = report_data.get("guard_detail")
     return run
+
+
+def _with_guard_reason(error: Message, reason: Message) -> Message:
+    """The guard's job error with its reason as the message the report
+    keeps: the stored error has it as English text, which the page would
+    show untranslated inside the translated error."""
+    from ckanext.gelsenkirchen.harvesters import base
+
+    if isinstance(error, dict) and error.get("id") == base.GUARD_STOPPED:
+        return {**error, "params": {**(error.get("params") or {}), "reason": reason}}
+    return error
 
 
 def history(source_id: str, limit: int = 10) -> list[Run]:
