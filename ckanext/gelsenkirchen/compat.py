@@ -47,6 +47,14 @@ have; each difference is listed here once, naming the CKAN change:
   ``schema.xml`` is named ``ckan-2.12`` (``SUPPORTED_SCHEMA_VERSIONS``);
   pgsolr serves the schema of the CKAN it is installed with
   (:func:`solr_schema_name` names it).
+- Search index of harvest sources: CKAN 2.12 indexes, next to a dataset,
+  the validated copy that ``package_show`` then serves
+  (``with_custom_schema``); ckanext-harvest 1.6.3's
+  ``harvest_source_reindex`` (after every finished job) passes its
+  unvalidated dict there, so the source came back without ``source_type``
+  and ``ckan harvester run-test`` failed with KeyError. logic/action.py
+  chains the action and indexes the source again with CKAN's ``rebuild``
+  (on 2.10 and 2.11 the same call; harmless).
 """
 from __future__ import annotations
 

@@ -108,6 +108,8 @@ def test_guard_stop_is_explained_and_released_by_an_editor(app, harvested, rsps)
     assert "6 von 10 veröffentlichten Zeilen (60\u00a0%)" in guard.get_text(" ", strip=True)
     removed = [[td.get_text(strip=True) for td in tr("td")] for tr in guard.select("tbody tr")]
     assert removed[0] == ["GE-005", "Hotspot Altstadt 5"] and len(removed) == 6
+    stopped = [td.get_text(strip=True) for td in soup.select(".gk-op-runs tbody tr")[0]("td")]
+    assert stopped[2:6] == ["–", "–", "–", "–"]  # nothing published, new, changed or gone
     form = guard.form
     assert form["method"] == "post" and form.find("input", attrs={"name": "_csrf_token"})
     assert form.button.get_text(strip=True) == "Diesen Stand trotzdem veröffentlichen"

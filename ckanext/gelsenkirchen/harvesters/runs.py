@@ -158,11 +158,12 @@ def run_of(job: HarvestJob) -> Run:
               if job.finished and started else None)
     if report_data is not None:
         run.report = Report.from_dict(report_data)
-        run.published = run.report.published
-        changes = report_data.get("changes") or {}
-        run.new, run.changed, run.gone = (changes.get("new"), changes.get("changed"),
-                                          changes.get("gone"))
         run.guard = report_data.get("guard_detail")
+        if state != GUARD:  # a stopped run published nothing: its would-be rows are in guard
+            run.published = run.report.published
+            changes = report_data.get("changes") or {}
+            run.new, run.changed, run.gone = (changes.get("new"), changes.get("changed"),
+                                              changes.get("gone"))
     return run
 
 

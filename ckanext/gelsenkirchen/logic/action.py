@@ -12,7 +12,9 @@ the same actions or the same functions:
 Each needs the auth of logic/auth.py (editors and admins of the source's
 organization, sysadmins). And, when ckanext-harvest is enabled, a chained
 ``harvest_jobs_run`` that checks the sources' alerts after it
-(harvesters/alerts.py).
+(harvesters/alerts.py), and a chained ``harvest_source_reindex`` that
+indexes a source as CKAN indexes any dataset (compat.py, search index of
+harvest sources).
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from typing import Any
 
 import ckan.plugins as p
 import ckan.plugins.toolkit as tk
+from ckan.logic import auth_audit_exempt
 from ckan.types import Action, ChainedAction, Context, DataDict
 
 from ckanext.gelsenkirchen.logic.messages import current_lang
@@ -126,12 +129,28 @@ def harvest_jobs_run(original: Action, context: Context, data_dict: DataDict) ->
     return result
 
 
+@tk.chained_action
+@auth_audit_exempt  # as ckanext-harvest's own (CKAN exempts plugin actions, not the chain)
+def harvest_source_reindex(original: Action, context: Context, data_dict: DataDict) -> Any:
+    """ckanext-harvest's reindex, then the source indexed again by CKAN's own
+    ``rebuild``: ckanext-harvest 1.6.3 hands CKAN 2.12 an unvalidated copy
+    as the one ``package_show`` serves, without ``source_type``, and the next
+    ``ckan harvester run-test`` of the source failed with KeyError."""
+    from ckan.lib import search
+
+    result = original(context, data_dict)
+    search.rebuild(tk.get_or_bust(data_dict, "id"), defer_commit=bool(context.get("defer_commit")))
+    return result
+
+
 def get_actions() -> dict[str, Action | ChainedAction]:
     """The actions of ``toolkit.blanket.actions``: the harvest actions and
-    the chained harvest_jobs_run when ckanext-harvest is enabled."""
+    the chained harvest_jobs_run and harvest_source_reindex when
+    ckanext-harvest is enabled."""
     if not p.plugin_loaded("harvest"):
         return {}
     return {"gelsenkirchen_harvest_history": gelsenkirchen_harvest_history,
             "gelsenkirchen_harvest_preview": gelsenkirchen_harvest_preview,
             "gelsenkirchen_harvest_release_guard": gelsenkirchen_harvest_release_guard,
-            "harvest_jobs_run": harvest_jobs_run}
+            "harvest_jobs_run": harvest_jobs_run,
+            "harvest_source_reindex": harvest_source_reindex}
