@@ -29,7 +29,8 @@ search_env "$ROOT/test.ini" ckan_test
 if [ "$#" -gt 0 ]; then
     "$VENV/bin/pytest" -q "$@"
 else
-    "$VENV/bin/pytest" -q -m "not processes"
+    # the slowest tests are listed: where make test's minutes go (README, CI)
+    "$VENV/bin/pytest" -q --durations=15 -m "not processes"
     # slower: consumers as subprocesses, private Redis/pgsolr, injected faults
     say "harvest consumers as real processes: survival, source lock, faults, 20 sources"
     "$VENV/bin/pytest" -q -m processes
