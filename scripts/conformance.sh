@@ -9,6 +9,7 @@ source "$(dirname "$0")/lib.sh"
 "$ROOT/scripts/services.sh"
 "$ROOT/scripts/setup-db.sh" "$ROOT/conformance.ini" ckan_test datastore_test
 use_version_databases ckan_test datastore_test
+use_version_test_state
 search_start
 started=$SEARCH_STARTED
 [ "$started" = 1 ] && trap 'search_ctl stop' EXIT

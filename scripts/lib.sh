@@ -138,14 +138,25 @@ search_env() {
   fi
 }
 
+# use_version_test_state: the suite's Redis database and storage directory
+# of this CKAN version (2.12 keeps test.ini's Redis database 1; the upgrade
+# test has 3), so that suites of different versions can run at the same time
+# (.ci/run runs the 2.11 and 2.10 suites beside 2.12's).
+use_version_test_state() {
+  [ -n "$DB_SUFFIX" ] || return 0
+  export CKAN_REDIS_URL="redis://$REDIS_HOST:$REDIS_PORT/$((${CKAN#2.} - 6))"  # 2.10: 4, 2.11: 5
+  export CKAN_STORAGE_PATH="$RUN_DIR/test-storage$DB_SUFFIX"
+}
+
 # test_lock: checkouts of this project on one machine share the test
-# databases, Redis and the search port: one test run at a time, the others
-# wait here. The lock is file descriptor 9, held until the script ends
-# (search_ctl closes it for the servers it starts). Not the file of
-# conftest.py's lock: pytest inherits this one and would wait for itself.
+# databases, Redis databases and search ports of a CKAN version: one test run
+# per version at a time, the others wait here (versions have their own, see
+# use_version_databases and use_version_test_state). The lock is file
+# descriptor 9, held until the script ends (search_ctl closes it for the
+# servers it starts).
 test_lock() {
-  exec 9>"${TMPDIR:-/tmp}/ckanext-gelsenkirchen-run-tests.lock"
-  flock -n 9 || { say "another checkout is testing; waiting for it"; flock 9; }
+  exec 9>"${TMPDIR:-/tmp}/ckanext-gelsenkirchen-run-tests-ckan$CKAN.lock"
+  flock -n 9 || { say "another checkout is testing on CKAN $CKAN; waiting for it"; flock 9; }
 }
 
 # search_start: start $SEARCH unless it answers already; SEARCH_STARTED=1

@@ -10,6 +10,7 @@ cd "$ROOT"
 test_lock
 "$ROOT/scripts/setup-db.sh" "$ROOT/test.ini" ckan_test datastore_test
 use_version_databases ckan_test datastore_test
+use_version_test_state
 search_start
 [ "$SEARCH_STARTED" = 1 ] && trap 'search_ctl stop' EXIT
 

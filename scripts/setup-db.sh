@@ -18,20 +18,24 @@ create_db() {  # name owner
     || { say "creating database $1"; psql_admin -c "CREATE DATABASE $1 OWNER $2 ENCODING 'UTF8' TEMPLATE template0"; }
 }
 
-create_role ckan_default pass
-create_role datastore_default pass
-create_db "$ckan_db" ckan_default
-create_db "$datastore_db" ckan_default
-create_db "$PGSOLR_DB" ckan_default
+# one creator at a time: suites of two CKAN versions start side by side in CI
+(
+  flock 8
+  create_role ckan_default pass
+  create_role datastore_default pass
+  create_db "$ckan_db" ckan_default
+  create_db "$datastore_db" ckan_default
+  create_db "$PGSOLR_DB" ckan_default
+) 8>"${TMPDIR:-/tmp}/ckanext-gelsenkirchen-setup-db.lock"
 
 # CKAN checks the search service's schema version when it starts: the
 # search service of this CKAN version (CKAN_SOLR_URL), not the ini's port
 search_env "$ini" "$(sed -n 's|^solr_url *=.*/solr/||p' "$ini")"
 say "migrating $ckan_db (CKAN core and plugins)"
-"$VENV/bin/ckan" -c "$ini" db upgrade >"$RUN_DIR/migrate.log" 2>&1 || { cat "$RUN_DIR/migrate.log"; die "ckan db upgrade failed"; }
-"$VENV/bin/ckan" -c "$ini" db pending-migrations --apply >>"$RUN_DIR/migrate.log" 2>&1 \
-  || { cat "$RUN_DIR/migrate.log"; die "applying plugin migrations failed"; }
+"$VENV/bin/ckan" -c "$ini" db upgrade >"$RUN_DIR/migrate$DB_SUFFIX.log" 2>&1 || { cat "$RUN_DIR/migrate$DB_SUFFIX.log"; die "ckan db upgrade failed"; }
+"$VENV/bin/ckan" -c "$ini" db pending-migrations --apply >>"$RUN_DIR/migrate$DB_SUFFIX.log" 2>&1 \
+  || { cat "$RUN_DIR/migrate$DB_SUFFIX.log"; die "applying plugin migrations failed"; }
 
 say "granting DataStore permissions on $datastore_db"
-"$VENV/bin/ckan" -c "$ini" datastore set-permissions 2>>"$RUN_DIR/migrate.log" \
+"$VENV/bin/ckan" -c "$ini" datastore set-permissions 2>>"$RUN_DIR/migrate$DB_SUFFIX.log" \
   | PGOPTIONS="-c client_min_messages=warning" psql -X -q -v ON_ERROR_STOP=1 -U "$PGADMIN" -d "$datastore_db" >/dev/null
