@@ -1,20 +1,27 @@
 """Repository-wide pytest set-up.
 
-Test sessions share the test databases of test.ini (ckan_test,
-datastore_test) and CKAN's fixtures drop and recreate their tables, so two
+Test sessions of one CKAN version share its test databases (test.ini's
+ckan_test and datastore_test; CKAN 2.10 and 2.11 have their own, see
+scripts/lib.sh) and CKAN's fixtures drop and recreate their tables, so two
 sessions at once on one machine (two terminals, an editor running tests)
-would corrupt each other's runs. A file lock serialises them.
+would corrupt each other's runs. A file lock per CKAN version serialises
+them; sessions of different versions run side by side (.ci/run does).
 """
 from __future__ import annotations
 
 import fcntl
+import importlib.metadata
 import os
+import re
 import sys
 import tempfile
 
 import pytest
 
-_LOCK_PATH = os.path.join(tempfile.gettempdir(), "ckanext-gelsenkirchen-tests.lock")
+_CKAN_MINOR = ".".join(re.findall(r"\d+", importlib.metadata.version("ckan"))[:2])
+# bench/support.py takes the same lock (its harvests use the 2.12 databases)
+_LOCK_PATH = os.path.join(tempfile.gettempdir(),
+                          f"ckanext-gelsenkirchen-tests-ckan{_CKAN_MINOR}.lock")
 _lock_file = None
 
 

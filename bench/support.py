@@ -20,7 +20,9 @@ import uuid
 from typing import Any
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-LOCK_PATH = os.path.join(tempfile.gettempdir(), "ckanext-gelsenkirchen-tests.lock")
+# the test sessions' lock of CKAN 2.12 (conftest.py): the benchmarks harvest
+# into test.ini's databases
+LOCK_PATH = os.path.join(tempfile.gettempdir(), "ckanext-gelsenkirchen-tests-ckan2.12.lock")
 RUNS = ("first harvest", "unchanged re-harvest")
 
 
