@@ -1,5 +1,6 @@
 """pytest plugin of scripts/conformance.sh: deselect exactly the CKAN tests
-listed in conformance-skips.txt.
+listed in conformance-skips.txt, and give each CKAN test the same test data
+on every run.
 
 pytest's own ``--deselect`` matches node id prefixes, so deselecting
 ``test_index_date_field`` also dropped ``test_index_date_field_wrong_value``
@@ -10,6 +11,7 @@ list cannot outlive the tests it names.
 from __future__ import annotations
 
 import os
+import zlib
 from pathlib import Path
 
 import pytest
@@ -43,3 +45,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
+
+
+@pytest.fixture(autouse=True)
+def _same_test_data_every_run(request: pytest.FixtureRequest) -> None:
+    """CKAN's factories fill titles and notes with Faker's random English
+    sentences, and some of CKAN's search tests assume a word is absent:
+    ``TestPackageQuery::test_overall`` expects nothing for ``title:peace``,
+    and "peace" is one of Faker's 971 words, so about one run in 200 fails
+    on any search backend (a fresh-clone CI run did, 2026-12-02). Faker is
+    seeded from the test's id within the ckan package: every run, backend
+    and virtualenv gets the same data."""
+    from ckan.tests import factories
+
+    test_id = request.node.nodeid.rpartition("ckan/tests/")[2]
+    factories.fake.seed_instance(zlib.crc32(test_id.encode()))
