@@ -160,8 +160,11 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[harness.R
 def world(with_plugins: None, plugin_db: None, tmp_path: pathlib.Path,
           redis_server: harness.RedisServer,
           monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    # the jobs this process creates go on the private Redis's queues
+    # the jobs this process creates go on the private Redis's queues; also
+    # in the environment, which CKAN applies over the config again whenever a
+    # test loads a plugin (the 2.10 and 2.11 suites set CKAN_REDIS_URL)
     monkeypatch.setitem(tk.config, "ckan.redis.url", redis_server.url)
+    monkeypatch.setenv("CKAN_REDIS_URL", redis_server.url)
     redis_server.client().flushall()
     with harness.FeedServer() as feed:
         feed.body = feed_body(10)
