@@ -10,15 +10,15 @@ them; sessions of different versions run side by side (.ci/run does).
 from __future__ import annotations
 
 import fcntl
-import importlib.metadata
 import os
-import re
 import sys
 import tempfile
 
 import pytest
 
-_CKAN_MINOR = ".".join(re.findall(r"\d+", importlib.metadata.version("ckan"))[:2])
+from ckanext.gelsenkirchen import compat
+
+_CKAN_MINOR = compat.minor_version(compat.installed_ckan_version())
 # bench/support.py takes the same lock (its harvests use the 2.12 databases)
 _LOCK_PATH = os.path.join(tempfile.gettempdir(),
                           f"ckanext-gelsenkirchen-tests-ckan{_CKAN_MINOR}.lock")
