@@ -88,8 +88,8 @@ def make_geopackage(cells: int = 10500, seed: int = 6) -> tuple[bytes, int]:
     city = shapely.transform(_stadtteile_union(), lambda xy: np.column_stack(
         to_utm.transform(xy[:, 0], xy[:, 1])))
     minx, miny, maxx, maxy = (int(v // 100 * 100) for v in city.bounds)
-    xs, ys = np.meshgrid(np.arange(minx, maxx + 500, 100), np.arange(miny, maxy + 500, 100))
-    xs, ys = xs.ravel(), ys.ravel()
+    grid_x, grid_y = np.meshgrid(np.arange(minx, maxx + 500, 100), np.arange(miny, maxy + 500, 100))
+    xs, ys = grid_x.ravel(), grid_y.ravel()
     inside = shapely.contains_xy(city, xs + 50, ys + 50)
     city_idx = np.nonzero(inside)[0]
     fringe_idx = np.nonzero(~inside)[0]

@@ -206,8 +206,8 @@ def report(results: dict[str, dict[str, dict[str, float]]], opts: argparse.Names
             r = rows.get(name)
             if not r:
                 continue
-            aim = "" if name == "total" else API_AIM_MS if name in API_PAGES else PAGE_AIM_MS
-            ok = "" if not aim else ("met" if r["p95"] < aim else "MISSED")
+            aim = None if name == "total" else API_AIM_MS if name in API_PAGES else PAGE_AIM_MS
+            ok = "" if aim is None else ("met" if r["p95"] < aim else "MISSED")
             print(f"| {name} | {label} | {r['requests']} | {r['rps']:.1f} | {r['p50']:.0f} ms | "
                   f"{r['p95']:.0f} ms | {r['p99']:.0f} ms | {r['errors']} | "
                   f"{f'< {aim} ms {ok}' if aim else ''} |")

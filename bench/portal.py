@@ -22,6 +22,7 @@ import socket
 import subprocess
 import sys
 import time
+from typing import Any
 
 import requests
 
@@ -38,7 +39,7 @@ def set_options(text: str, overrides: dict[str, str]) -> str:
     for key, value in overrides.items():
         pattern = re.compile(rf"^{re.escape(key)}\s*=.*$", re.M)
         if pattern.search(text):
-            text = pattern.sub(lambda _m, k=key, v=value: f"{k} = {v}", text)
+            text = pattern.sub(f"{key} = {value}".replace("\\", "\\\\"), text)
         else:
             text = text.replace("[app:main]\n", f"[app:main]\n{key} = {value}\n", 1)
     return text
@@ -168,7 +169,7 @@ def _actions(ini: pathlib.Path, server: Server):
     session = requests.Session()
     session.headers["Authorization"] = token.strip()
 
-    def act(action_name: str, /, files: dict | None = None, **data: object) -> dict:
+    def act(action_name: str, /, files: dict | None = None, **data: Any) -> dict:
         if files:
             resp = session.post(f"{server.url}/api/3/action/{action_name}", data=data,
                                 files=files, timeout=120)

@@ -34,7 +34,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
     ckan_rel = os.path.relpath(os.path.dirname(ckan.__file__), config.rootpath)
     wanted = {f"{ckan_rel}/{node_id}": node_id for node_id in read_skips()}
-    kept, dropped = [], []
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
     for item in items:
         (dropped if item.nodeid in wanted else kept).append(item)
     unmatched = set(wanted) - {item.nodeid for item in dropped}

@@ -14,6 +14,7 @@ import pathlib
 import subprocess
 import sys
 import time
+from typing import Any
 
 import requests
 
@@ -56,7 +57,7 @@ def main() -> int:
     session = requests.Session()
     session.headers["Authorization"] = token
 
-    def action(action_name: str, **data: object) -> dict:
+    def action(action_name: str, **data: Any) -> dict:
         resp = session.post(f"{opts.portal}/api/3/action/{action_name}", json=data, timeout=120)
         body = resp.json()
         if not body.get("success"):

@@ -21,8 +21,9 @@ say "ruff check"
 # requirements/dev-2.12.txt pins (the 2.10 and 2.11 stacks have none, or
 # CKAN's older one, and fewer of CKAN's annotations)
 if [ "$CKAN" = 2.12 ]; then
-  say "mypy (the packages ckanext.gelsenkirchen and pgsolr)"
-  (cd "$ROOT" && "$VENV/bin/mypy" -p ckanext.gelsenkirchen -p pgsolr)
+  say "mypy (the packages ckanext.gelsenkirchen and pgsolr, then bench/ and scripts/)"
+  (cd "$ROOT" && "$VENV/bin/mypy" -p ckanext.gelsenkirchen -p pgsolr \
+     && "$VENV/bin/mypy" bench scripts/*.py)
 fi
 
 say "extension test suite on CKAN $CKAN and $SEARCH ($(search_url ckan_test))"

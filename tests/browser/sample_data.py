@@ -107,7 +107,7 @@ def seed(act: Callable[..., dict], extra_datasets: int = 0) -> dict[str, Any]:
               if r["reference_date"] == "2025-12-31" and r["area_level"] != "stadt"]
     shapes = {"type": "FeatureCollection", "features": [
         {"type": "Feature", "properties": r, "geometry": {"type": "Polygon",
-                                                         "coordinates": _square(*AREAS[r["area_name"]])}}
+                                                         "coordinates": _square(*AREAS[str(r["area_name"])])}}
         for r in latest]}
     act("resource_create", package_id=broadband["id"], name="Stadtteile (GeoJSON)",
         format="GeoJSON", url="stadtteile.geojson",

@@ -5,7 +5,7 @@ hypothesis strategy of inputs and the errors it may answer with.
 The property: a target returns (a bounded result) or raises one of its
 ``allowed`` errors (ParseError, ConfigError: the gather error or the
 refusal a user sees); any other exception is a failure, and so is an
-input that takes longer than ``SECONDS``. test_fuzz_parsers.py runs a few
+input that takes more than ``SECONDS`` of CPU time. test_fuzz_parsers.py runs a few
 derandomized examples of each in ``make test``; ``make fuzz-parsers``
 (scripts/fuzz_parsers.py) runs many per target in a subprocess under
 memory and CPU limits. Pure: no database, no network.
@@ -37,6 +37,7 @@ SECONDS = 5.0
 
 _BOUNDARIES = geography.load_boundaries(
     "ckanext.gelsenkirchen:data/boundaries-approximate.geojson")
+assert _BOUNDARIES.bbox is not None  # the packaged file has features
 CONTEXT = ParseContext(city_bbox=geography.expand_bbox(_BOUNDARIES.bbox, 1000),
                        boundaries=_BOUNDARIES, source_name="fuzz")
 BROADBAND = options.parse_options({"reference_date": "2025-06"})
