@@ -50,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="answer match-all queries of cores with up to N documents from "
                             "cached document sets in memory (default 200000; 0: always SQL)")
     serve.add_argument("--docsets-min-matches", type=int, default=None, metavar="N",
-                       help="... once a query of the core matched N documents (default 1000; "
+                       help="... once the core holds, or a query of it matched, N documents (default 1000; "
                             "make conformance uses 1 to run CKAN's tests through the sets)")
     serve.add_argument("--server", choices=["werkzeug", "gunicorn"], default="werkzeug",
                        help="werkzeug: threaded development server (default); gunicorn: "

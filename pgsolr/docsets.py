@@ -386,10 +386,16 @@ class DocSets:
 
     @staticmethod
     def prepare(cur: Any, sets: CoreSets, core: str, filters: list[tuple[str, list[Any]]],
-                fields: list[tuple[str, bool]]) -> dict[tuple[str, str], int]:
+                fields: list[tuple[str, bool]], score: tuple[str, list[Any]] | None = None,
+                ) -> tuple[dict[tuple[str, str], int], list[tuple[int, Any]] | None]:
         """The sets of ``filters`` (by filter_key), computing the missing
         filter and value sets in one statement: one pass over the core's
-        rows instead of one per filter and field."""
+        rows instead of one per filter and field. With ``score`` (an
+        expression over the row's columns, cheap for every row), that pass
+        also returns (seq, score) of the rows matching every filter it
+        computed: a superset of the match set, scored without a second pass
+        (None when it computed no filter)."""
+        scored: list[tuple[int, Any]] | None = None
         wanted = {filter_key(sql, p): (sql, p) for sql, p in filters}
         found: dict[tuple[str, str], int] = {}
         for key in wanted:
@@ -406,45 +412,79 @@ class DocSets:
                         [core] + prm)
             found[key] = sets.mask(pos[r[0]] for r in cur.fetchall())
         todo_f = [f for f in todo_f if "tsv" not in f[1][0]]
+        if len(todo_f) == 1 and not todo_v:
+            # one new filter (a new map extent): its rows straight from the
+            # scan, and the score computed for those rows only
+            key, (sql, prm) = todo_f[0]
+            score_col, score_prm = (f", ({score[0]})::float8", score[1]) if score else ("", [])
+            cur.execute(f"SELECT seq{score_col} FROM pgsolr_doc WHERE core = %s AND ({sql})",  # noqa: S608 - compiled fragments, values are bound
+                        score_prm + [core] + prm)
+            rows = cur.fetchall()
+            found[key] = sets.mask(pos[r[0]] for r in rows)
+            scored = [(r[0], r[1]) for r in rows] if score else None
+            todo_f = []
         if todo_f or todo_v:
-            cols: list[str] = []
-            params: list[Any] = []
-            for i, (_, (sql, prm)) in enumerate(todo_f):
-                cols.append(f"COALESCE(({sql}), FALSE) AS b{i}")
-                params.extend(prm)
-            for j, (name, multi) in enumerate(todo_v):
-                cols.append(f"idx->%s AS v{j}" if multi else f"idx->>%s AS v{j}")
-                params.append(name)
-            parts: list[str] = []
-            for i in range(len(todo_f)):
-                parts.append(f"SELECT 'f', {i}, NULL::text, array_agg(seq) FROM a WHERE b{i}")  # noqa: S608 - generated names
-            for j, (_name, multi) in enumerate(todo_v):
-                if multi:
-                    parts.append(
-                        f"SELECT 'v', {j}, e.v, array_agg(a.seq) FROM a, "  # noqa: S608 - generated names
-                        f"jsonb_array_elements_text(CASE WHEN jsonb_typeof(a.v{j}) = 'array' "
-                        f"THEN a.v{j} ELSE '[]'::jsonb END) AS e(v) GROUP BY e.v")
-                else:
-                    parts.append(f"SELECT 'v', {j}, v{j}, array_agg(seq) FROM a "  # noqa: S608 - generated names
-                                 f"WHERE v{j} IS NOT NULL GROUP BY v{j}")
-            # seqs, not row numbers: after writes, positions are no longer dense
-            cur.execute(
-                f"WITH a AS MATERIALIZED (SELECT seq, {', '.join(cols)} "  # noqa: S608 - compiled fragments and generated names, values are bound
-                "FROM pgsolr_doc WHERE core = %s) "
-                + " UNION ALL ".join(f"({p})" for p in parts), params + [core])
-            found_v: dict[int, dict[str, int]] = {j: {} for j in range(len(todo_v))}
-            for kind, i, value, seqs in cur.fetchall():
-                mask = sets.mask(pos[q] for q in seqs or [])
-                if kind == "f":
-                    found[todo_f[i][0]] = mask
-                else:
-                    found_v[i][value] = mask
-            for j, (name, multi) in enumerate(todo_v):
-                vals = found_v[j]
-                sets.multi[name] = multi
-                sets.values[name] = None if _too_many(len(vals), sets.size) else vals
+            scored = DocSets._one_pass(cur, sets, core, todo_f, todo_v, score, found)
         DocSets._keep(sets, {k: (wanted[k][0], wanted[k][1], found.get(k, 0)) for k in wanted})
-        return {k: found.get(k, 0) for k in wanted}
+        return {k: found.get(k, 0) for k in wanted}, scored
+
+    @staticmethod
+    def _one_pass(cur: Any, sets: CoreSets, core: str,
+                  todo_f: list[tuple[tuple[str, str], tuple[str, list[Any]]]],
+                  todo_v: list[tuple[str, bool]], score: tuple[str, list[Any]] | None,
+                  found: dict[tuple[str, str], int]) -> list[tuple[int, Any]] | None:
+        """prepare's pass over every row of the core: the sets of the
+        filters ``todo_f`` (into ``found``) and of the values of the fields
+        ``todo_v`` (into ``sets``), and (seq, score) of the rows matching
+        every one of those filters when ``score`` is given."""
+        scored: list[tuple[int, Any]] | None = None
+        pos = sets.pos
+        cols: list[str] = []
+        params: list[Any] = []
+        for i, (_, (sql, prm)) in enumerate(todo_f):
+            cols.append(f"COALESCE(({sql}), FALSE) AS b{i}")
+            params.extend(prm)
+        for j, (name, multi) in enumerate(todo_v):
+            cols.append(f"idx->%s AS v{j}" if multi else f"idx->>%s AS v{j}")
+            params.append(name)
+        parts: list[str] = []
+        if score is not None and todo_f:
+            cols.append(f"({score[0]})::float8 AS sc")
+            params.extend(score[1])
+            parts.append("SELECT 's', 0, NULL::text, array_agg(seq), array_agg(sc) FROM a WHERE "  # noqa: S608 - generated names
+                         + " AND ".join(f"b{i}" for i in range(len(todo_f))))
+        for i in range(len(todo_f)):
+            parts.append(f"SELECT 'f', {i}, NULL::text, array_agg(seq), NULL::float8[] "  # noqa: S608 - generated names
+                         f"FROM a WHERE b{i}")
+        for j, (_name, multi) in enumerate(todo_v):
+            if multi:
+                parts.append(
+                    f"SELECT 'v', {j}, e.v, array_agg(a.seq), NULL::float8[] FROM a, "  # noqa: S608 - generated names
+                    f"jsonb_array_elements_text(CASE WHEN jsonb_typeof(a.v{j}) = 'array' "
+                    f"THEN a.v{j} ELSE '[]'::jsonb END) AS e(v) GROUP BY e.v")
+            else:
+                parts.append(f"SELECT 'v', {j}, v{j}, array_agg(seq), NULL::float8[] FROM a "  # noqa: S608 - generated names
+                             f"WHERE v{j} IS NOT NULL GROUP BY v{j}")
+        # seqs, not row numbers: after writes, positions are no longer dense
+        cur.execute(
+            f"WITH a AS MATERIALIZED (SELECT seq, {', '.join(cols)} "  # noqa: S608 - compiled fragments and generated names, values are bound
+            "FROM pgsolr_doc WHERE core = %s) "
+            + " UNION ALL ".join(f"({p})" for p in parts), params + [core])
+        found_v: dict[int, dict[str, int]] = {j: {} for j in range(len(todo_v))}
+        for kind, i, value, seqs, scores in cur.fetchall():
+            if kind == "s":
+                scored = list(zip(seqs or [], scores or [], strict=True))
+                continue
+            mask = sets.mask(pos[q] for q in seqs or [])
+            if kind == "f":
+                found[todo_f[i][0]] = mask
+            else:
+                found_v[i][value] = mask
+        for j, (name, multi) in enumerate(todo_v):
+            vals = found_v[j]
+            sets.multi[name] = multi
+            sets.values[name] = None if _too_many(len(vals), sets.size) else vals
+        return scored
 
     @staticmethod
     def _keep(sets: CoreSets, entries: dict[tuple[str, str], tuple[str, list[Any], int]]) -> None:

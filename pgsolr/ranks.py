@@ -22,7 +22,9 @@ phrase query ranks 1e-20 there), so documents outside every class have 0.
 """
 from __future__ import annotations
 
+import heapq
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -179,3 +181,17 @@ def ranked(parts: dict[tuple[float, ...], int], scores: dict[tuple[float, ...], 
         s = scores[values]
         by_score[s] = by_score.get(s, 0) | mask
     return sorted(by_score.items(), key=lambda sm: sm[0], reverse=desc)
+
+
+def page_by_score(scored: list[tuple[int, Any]], place: Callable[[int], int], start: int,
+                  rows: int, desc: bool) -> list[tuple[int, float]] | None:
+    """(seq, score) of the documents start..start+rows of ``scored`` (seq,
+    score) as ``ORDER BY score, <other keys>, seq`` orders them: by score,
+    ties by ``place`` (a seq's place in the cached order of the other keys).
+    None when a score is NULL or NaN, which PostgreSQL orders apart from the
+    numbers: the SQL path answers those."""
+    if any(score is None or score != score for _, score in scored):
+        return None
+    sign = -1.0 if desc else 1.0
+    keyed = [(sign * score, place(seq), seq, score) for seq, score in scored]   # places are unique
+    return [(seq, score) for _, _, seq, score in heapq.nsmallest(start + rows, keyed)][start:]

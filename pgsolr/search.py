@@ -10,7 +10,7 @@ import fnmatch
 import re
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, overload
 
 from . import dates
@@ -33,7 +33,7 @@ from .functions import COLUMN_FIELDS, compile_function
 from .limits import MAX_QUERY_LEN, Budget
 from .local_params import parse_local_params
 from .query import Compiler
-from .ranks import Atomized, atomize, class_scores, ranked, split
+from .ranks import Atomized, atomize, class_scores, page_by_score, ranked, split
 from .schema import NUMERIC, Schema, require_supported
 
 MAX_ROWS = 1_000_000
@@ -41,9 +41,10 @@ MAX_ROWS = 1_000_000
 # query matched at least this many documents
 TOTALS_MIN_MATCHES = 1000
 TOTALS_CACHE_SIZE = 256
-# match-all queries of a core (CKAN's dataset list, spatial search) are
-# answered from document sets (docsets.py) once any query of the core
-# matched this many documents; smaller cores are cheap enough in SQL
+# queries of a core (CKAN's dataset list, spatial search, free text under
+# filters) are answered from document sets (docsets.py) once the core holds
+# this many documents, or a query of it matched them; smaller cores are
+# cheap enough in SQL
 DOCSETS_MIN_MATCHES = 1000
 # ... and while it has at most this many documents: the sets of a core take
 # ~0.3 KB per document plus ~0.16 KB per document and cached sort order
@@ -96,7 +97,9 @@ class Plan:
     sort_specs: list[tuple[str, bool, bool, str]]
     # the score over its ts_rank terms (ranks.py) when score sorts first
     atomized: Atomized | None = None
+    score_first: bool = False        # score is the first sort key, and the only score key
     score_desc: bool = True
+    score_params: list[Any] = field(default_factory=list)   # of score_sql (start of col_params)
     key_count: int = 0               # parameters of the sort key columns (end of col_params)
 
 
@@ -224,7 +227,8 @@ class Searcher:
         # how the selects were answered (shown by /solr/admin/cores)
         self.answered = {"sql": 0, "document sets": 0}
         self._answered_lock = threading.Lock()
-        # cores in which a query matched >= DOCSETS_MIN_MATCHES documents
+        # cores that hold (or in which a query matched) >= DOCSETS_MIN_MATCHES
+        # documents: answered from the document sets
         self._broad: set[str] = set()
 
     def search(self, core: str, params: Params) -> dict[str, Any]:
@@ -255,6 +259,11 @@ class Searcher:
         """How many selects each way answered since the server started."""
         with self._answered_lock:
             return dict(self.answered)
+
+    def _mark_broad(self, core: str) -> None:
+        if len(self._broad) >= TOTALS_CACHE_SIZE:
+            self._broad.clear()
+        self._broad.add(core)
 
     def _max_docs(self) -> int:
         return DOCSETS_MAX_DOCS if self.docsets_max_docs is None else self.docsets_max_docs
@@ -387,10 +396,10 @@ class Searcher:
         order_parts.append("seq ASC")
         plan = Plan(qfrag, filters, specs, facet_cols, facet_queries, start, rows, score_sql,
                     need_score, cols, col_params, order_parts, sort_specs)
-        if not qfrag.match_all and score_sql != "1.0" and sort_keys[0].is_score \
-                and not any(k.is_score for k in sort_keys[1:]):
+        plan.score_first = sort_keys[0].is_score and not any(k.is_score for k in sort_keys[1:])
+        plan.score_desc, plan.score_params = sort_keys[0].desc, list(score_params)
+        if not qfrag.match_all and score_sql != "1.0" and plan.score_first:
             plan.atomized = atomize(score_sql, score_params)
-            plan.score_desc = sort_keys[0].desc
             plan.key_count = len(col_params) - len(score_params)
         result = None
         if gen is not None and core in self._broad and not any(s.missing for s in specs) \
@@ -403,10 +412,14 @@ class Searcher:
         with self._answered_lock:
             self.answered[way] += 1
         num_found, page, max_score, facet_rows, fq_counts = result
-        if self._min_matches() <= num_found <= self._max_docs() and core not in self._broad:
-            if len(self._broad) >= TOTALS_CACHE_SIZE:
-                self._broad.clear()
-            self._broad.add(core)
+        # The next queries go to the document sets once the core holds
+        # enough documents (Store.core_docs: counted at most once a minute),
+        # not only after a broad query: the first queries a portal gets may
+        # be rare words, whose SQL path costs about three times their sets' path.
+        if core not in self._broad and (
+                self._min_matches() <= num_found <= self._max_docs()
+                or self._min_matches() <= self.store.core_docs(cur, core) <= self._max_docs()):
+            self._mark_broad(core)
 
         docs = []
         for _uid, score, stored in page:
@@ -529,9 +542,14 @@ class Searcher:
             return None
         query = [] if plan.qfrag.match_all else [replace(plan.qfrag, score="0", score_params=[])]
         wanted = [f for f in query + filters + facet_queries if not f.match_all]
-        found = self.docsets.prepare(
+        # a function score over the float columns (the spatial search's bf)
+        # is computed in the filters' pass over the rows
+        cheap = plan.score_first and plan.qfrag.match_all and score_sql != "1.0" \
+            and "tsv" not in score_sql and "idx" not in score_sql
+        found, scored = self.docsets.prepare(
             cur, sets, core, [(f.sql, f.params) for f in wanted],
-            [(s.field.name, s.field.multi) for s in specs if not s.field.is_text])
+            [(s.field.name, s.field.multi) for s in specs if not s.field.is_text],
+            (score_sql, plan.score_params) if cheap else None)
         values = [None if spec.field.is_text else sets.values[spec.field.name] for spec in specs]
         if any(v is None for spec, v in zip(specs, values, strict=True) if not spec.field.is_text):
             return None
@@ -571,6 +589,10 @@ class Searcher:
             # queryResultCache: a map extent is often asked again)
             key = (match, filter_key(" ".join(cols + plan.order_parts), col_params), start, rows)
             hit = sets.results.get(key)
+            if hit is None and plan.score_first:
+                hit = self._function_ranked(cur, sets, core, plan, match, scored)
+                if hit is not None:
+                    sets.keep_result(key, hit)
             if hit is None:
                 cur.execute(
                     f"WITH m AS MATERIALIZED (SELECT {', '.join(cols)} FROM pgsolr_doc "  # noqa: S608 - generated columns, values are bound
@@ -608,6 +630,30 @@ class Searcher:
                     (core, [q for q, _ in picked]))
         stored = dict(cur.fetchall())
         return max_score, [(None, score, stored[q]) for q, score in picked]
+
+    def _function_ranked(self, cur: Any, sets: Any, core: str, plan: Plan, match: int,
+                         scored: list[tuple[int, Any]] | None) -> tuple[Any, list[Any]] | None:
+        """maxScore and the page of a match set scored by a function (bf,
+        boost: the spatial search's overlap ratio) that sorts first, from the
+        scores the filters' pass computed (``scored``, a superset of the
+        match set), ties in the cached order of the other sort keys
+        (ranks.page_by_score); or None for the SQL statement."""
+        if scored is None:
+            return None
+        pos, raw = sets.pos, match.to_bytes((sets.size + 7) // 8, "little")
+        scored = [(q, s) for q, s in scored if raw[pos[q] >> 3] >> (pos[q] & 7) & 1]
+        cols = plan.cols[:2] + ["(1.0)::float8 AS score"] + plan.cols[3:]
+        order = self.docsets.order(cur, sets, core, ", ".join(cols),
+                                   plan.col_params[len(plan.score_params):], plan.sort_specs)
+        rank = order.rank(sets.size)
+        picked = page_by_score(scored, lambda q: rank[pos[q]], plan.start, plan.rows,
+                               plan.score_desc)
+        if picked is None:
+            return None
+        cur.execute("SELECT seq, stored FROM pgsolr_doc WHERE core = %s AND seq = ANY(%s)",
+                    (core, [q for q, _ in picked]))
+        stored = dict(cur.fetchall())
+        return max((s for _, s in scored), default=None), [(None, s, stored[q]) for q, s in picked]
 
     @staticmethod
     def _page_sql(order_parts: list[str]) -> str:

@@ -63,6 +63,9 @@ QUERIES: list[dict[str, Any]] = [
      "fl": "id,score", "sort": "score desc, metadata_modified desc", "rows": 12},
     {"fq": CKAN_FQ + ["{!frange incl=false l=0 u=1}" + BF], "defType": "edismax", "bf": BF,
      "fl": "*,score", "rows": 0},
+    # scored by the function alone, ties (equal boxes) in the cached order of the other keys
+    {"fq": CKAN_FQ + ["{!frange incl=false l=0 u=1}" + BF], "defType": "edismax", "bf": BF,
+     "fl": "id,score", "sort": "score asc, title_string desc", "start": 9, "rows": 15},
 ]
 
 
@@ -121,6 +124,24 @@ def test_docsets_equal_sql_path(pgsolr_server: PgSolrServer, solr: pysolr.Solr,
     solr.delete(q="organization:o3")
     assert "o3" not in _search(solr, {})[2]["facet_fields"]["organization"]
     _check_all(pgsolr_server, solr, monkeypatch, docset_calls)
+
+
+def test_a_large_core_uses_the_sets_before_any_broad_query(
+        solr: pysolr.Solr, monkeypatch: pytest.MonkeyPatch, docset_calls: list[bool]) -> None:
+    """The sets are chosen by the core's size: a portal whose first searches
+    are rare words gets them from its second search on, without waiting for
+    a query that matches many documents, and with the SQL path's answer."""
+    monkeypatch.setattr(search, "DOCSETS_MIN_MATCHES", 20)
+    solr.add([make_doc(f"d{i:02d}", title="Friedhof Buer" if i in (3, 17) else f"Park {i}",
+                       tags=["friedhof" if i in (3, 17) else "park"]) for i in range(25)])
+    params = {"fq": CKAN_FQ, "defType": "edismax", "qf": "title^2 text", "fl": "id,score",
+              "facet": "true", "facet.field": FACETS, "facet.mincount": 1}
+    first = solr.search("Friedhof", **params)
+    assert docset_calls == []                 # the core's first query: SQL, and counted
+    second = solr.search("Friedhof", **params)
+    assert docset_calls == [True]             # 25 documents >= 20: the sets answered
+    assert first.hits == second.hits == 2
+    assert first.docs == second.docs and first.facets == second.facets
 
 
 def test_many_valued_facet_falls_back_to_sql(solr: pysolr.Solr, monkeypatch: pytest.MonkeyPatch,

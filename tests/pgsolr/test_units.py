@@ -1,4 +1,4 @@
-"""Pure functions: date math, mm, schema parsing (no server needed)."""
+"""Pure functions: date math, mm, schema parsing, paging by score (no server needed)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -8,6 +8,7 @@ import pytest
 from pgsolr.dates import parse_date_math, solr_format
 from pgsolr.dismax import min_should_match
 from pgsolr.local_params import parse_local_params
+from pgsolr.ranks import page_by_score
 from pgsolr.schema import load_schema
 
 NOW = datetime(2024, 2, 29, 13, 45, 10, 500000, tzinfo=UTC)
@@ -107,3 +108,14 @@ def test_dates_before_year_1000_keep_four_digits() -> None:
     assert sortable(early) == "0005-01-02T03:04:05.000Z"
     assert solr_format(early) == "0005-01-02T03:04:05Z"
     assert sortable(early) < sortable(parse_date_math("2024-01-01T00:00:00Z"))
+
+
+def test_page_by_score_orders_as_postgresql_or_leaves_it_to_sql() -> None:
+    """ORDER BY score DESC, <keys>, seq: ties by their place in the cached
+    order; a NULL or NaN score (ordered apart by PostgreSQL) answers None."""
+    scored = [(10, 0.5), (11, 0.9), (12, 0.5), (13, 0.1), (14, 0.9)]
+    place = {10: 3, 11: 1, 12: 0, 13: 2, 14: 4}.__getitem__
+    assert page_by_score(scored, place, 0, 3, desc=True) == [(11, 0.9), (14, 0.9), (12, 0.5)]
+    assert page_by_score(scored, place, 2, 2, desc=False) == [(10, 0.5), (11, 0.9)]
+    assert page_by_score([*scored, (15, float("nan"))], place, 0, 3, desc=True) is None
+    assert page_by_score([*scored, (15, None)], place, 0, 3, desc=True) is None
