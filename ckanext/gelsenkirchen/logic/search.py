@@ -28,7 +28,7 @@ from typing import Any
 
 from ckanext.gelsenkirchen import dataset_types, geography
 from ckanext.gelsenkirchen.logic import vocabularies as v
-from ckanext.gelsenkirchen.logic.messages import current_lang
+from ckanext.gelsenkirchen.logic.messages import N_, current_lang, render
 
 THEME_FIELD = "vocab_gk_theme"
 DISTRICT_FIELD = "vocab_gk_district"
@@ -37,20 +37,21 @@ FACET_FIELDS = [THEME_FIELD, DISTRICT_FIELD, QUARTER_FIELD, "license_id", "res_f
                 "organization", "dataset_type"]
 
 
-FACET_TITLES: dict[str, tuple[str, str]] = {
-    "vocab_gk_theme": ("Kategorien", "Themes"),
-    "vocab_gk_district": ("Stadtbezirke", "Districts (Stadtbezirke)"),
-    "vocab_gk_quarter": ("Stadtteile", "Quarters (Stadtteile)"),
-    "license_id": ("Lizenzen", "Licences"),
-    "res_format": ("Formate", "Formats"),
-    "organization": ("Organisationen", "Organisations"),
-    "dataset_type": ("Datensatztypen", "Dataset types"),
+# msgids of the catalogue (i18n/), translated when a page is rendered
+FACET_TITLES: dict[str, str] = {
+    "vocab_gk_theme": N_("Themes"),
+    "vocab_gk_district": N_("Districts (Stadtbezirke)"),
+    "vocab_gk_quarter": N_("Quarters (Stadtteile)"),
+    "license_id": N_("Licences"),
+    "res_format": N_("Formats"),
+    "organization": N_("Organisations"),
+    "dataset_type": N_("Dataset types"),
 }
 
-DATASET_TYPE_LABELS: dict[str, tuple[str, str]] = {
-    dataset_types.DATASET: ("Datensatz", "Dataset"),
-    dataset_types.WIFI: ("WLAN-Hotspots", "WiFi hotspots"),
-    dataset_types.BROADBAND: ("Breitbandversorgung", "Broadband coverage"),
+DATASET_TYPE_LABELS: dict[str, str] = {
+    dataset_types.DATASET: N_("Dataset"),
+    dataset_types.WIFI: N_("WiFi hotspots"),
+    dataset_types.BROADBAND: N_("Broadband coverage"),
 }
 
 
@@ -70,8 +71,7 @@ def facet_label(facet: str, value: str, lang: str) -> str | None:
         ft = v.file_type_from_value(value)
         return ft.label if ft else None
     if facet == "dataset_type" and value in DATASET_TYPE_LABELS:
-        de, en_label = DATASET_TYPE_LABELS[value]
-        return en_label if en else de
+        return render(DATASET_TYPE_LABELS[value], "en" if en else lang)
     return None
 
 
@@ -127,11 +127,10 @@ def before_dataset_index(pkg_dict: dict[str, Any]) -> dict[str, Any]:
 
 
 def dataset_facets(facets_dict: dict[str, Any], package_type: str) -> dict[str, Any]:
-    lang = "en" if current_lang().startswith("en") else "de"
+    lang = current_lang()
     out: dict[str, Any] = {}
     for field in FACET_FIELDS:
-        de, en = FACET_TITLES[field]
-        out[field] = en if lang == "en" else de
+        out[field] = render(FACET_TITLES[field], "en" if lang.startswith("en") else lang)
     for key, title in facets_dict.items():
         if key not in out and key not in ("license_id", "res_format", "organization"):
             out[key] = title
