@@ -138,14 +138,17 @@ search_env() {
   fi
 }
 
-# use_version_test_state: the suite's Redis database and storage directory
-# of this CKAN version (2.12 keeps test.ini's Redis database 1; the upgrade
-# test has 3), so that suites of different versions can run at the same time
-# (.ci/run runs the 2.11 and 2.10 suites beside 2.12's).
+# use_version_test_state: the suite's Redis database, storage directory and
+# pgsolr test database (tests/pgsolr/conftest.py; test_service.py drops and
+# re-adds its float columns) of this CKAN version (2.12 keeps test.ini's Redis
+# database 1 and pgsolr_test; the upgrade test has Redis 3), so that suites of
+# different versions can run at the same time (.ci/run runs the 2.11 and 2.10
+# suites beside 2.12's).
 use_version_test_state() {
   [ -n "$DB_SUFFIX" ] || return 0
   export CKAN_REDIS_URL="redis://$REDIS_HOST:$REDIS_PORT/$((${CKAN#2.} - 6))"  # 2.10: 4, 2.11: 5
   export CKAN_STORAGE_PATH="$RUN_DIR/test-storage$DB_SUFFIX"
+  export PGSOLR_TEST_DSN="postgresql://postgres@$PGHOST:$PGPORT/pgsolr_test$DB_SUFFIX"
 }
 
 # test_lock: checkouts of this project on one machine share the test

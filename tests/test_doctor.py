@@ -30,7 +30,9 @@ from ckanext.gelsenkirchen.cli import gelsenkirchen
 from ckanext.gelsenkirchen.doctor import plugins, search, services
 
 CLOSED_PORT = 1  # nothing listens on tcp/1 on a test host
-THROWAWAY_DB = "gelsenkirchen_doctor_pending"
+# one per CKAN version: CI runs the suites of 2.10/2.11 beside 2.12's
+THROWAWAY_DB = "gelsenkirchen_doctor_pending_ckan" + compat.minor_version(
+    compat.installed_ckan_version()).replace(".", "_")
 THROWAWAY_URL = f"postgresql://ckan_default:pass@127.0.0.1/{THROWAWAY_DB}"
 
 
